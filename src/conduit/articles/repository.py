@@ -1,0 +1,208 @@
+"""All SQL for articles, tags and favorites.
+
+Every read is a fixed number of statements whatever the page size: one for the page
+(author, following, favorited and favoritesCount come from joins and subqueries), one for
+the page's tags, and one for the total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, Select, delete, exists, func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from conduit.articles.models import Article, ArticleTag, Favorite, Tag
+from conduit.core.upsert import insert_ignore
+from conduit.users.models import Follow, User
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleFilter:
+    tag: str | None = None
+    author: str | None = None
+    favorited_by: str | None = None
+    feed_of: int | None = None  # user id whose followed authors make the feed
+
+
+def _favorites_count() -> Any:
+    return (
+        select(func.count())
+        .where(Favorite.article_id == Article.id)
+        .correlate(Article)
+        .scalar_subquery()
+    )
+
+
+def _viewer_flags(viewer_id: int | None) -> tuple[Any, Any]:
+    if viewer_id is None:
+        return literal(False), literal(False)
+    favorited = exists().where(Favorite.article_id == Article.id, Favorite.user_id == viewer_id)
+    return favorited, Follow.is_following(viewer_id, User.id)
+
+
+def _view_query(viewer_id: int | None, *, with_body: bool) -> Select[Any]:
+    favorited, following = _viewer_flags(viewer_id)
+    columns = [
+        Article.id,
+        Article.slug,
+        Article.title,
+        Article.description,
+        Article.created_at,
+        Article.updated_at,
+        _favorites_count().label("favorites_count"),
+        favorited.label("favorited"),
+        User.username.label("author_username"),
+        User.bio.label("author_bio"),
+        User.image.label("author_image"),
+        following.label("author_following"),
+    ]
+    if with_body:
+        columns.append(Article.body)
+    return select(*columns).join(User, User.id == Article.author_id)
+
+
+def _apply_filter(stmt: Select[Any], where: ArticleFilter) -> Select[Any]:
+    if where.tag is not None:
+        stmt = stmt.where(
+            Article.id.in_(
+                select(ArticleTag.article_id)
+                .join(Tag, Tag.id == ArticleTag.tag_id)
+                .where(Tag.name == where.tag)
+            )
+        )
+    if where.author is not None:
+        stmt = stmt.where(User.username == where.author)
+    if where.favorited_by is not None:
+        fan = aliased(User)
+        stmt = stmt.where(
+            Article.id.in_(
+                select(Favorite.article_id)
+                .join(fan, fan.id == Favorite.user_id)
+                .where(fan.username == where.favorited_by)
+            )
+        )
+    if where.feed_of is not None:
+        stmt = stmt.where(
+            Article.author_id.in_(
+                select(Follow.followee_id).where(Follow.follower_id == where.feed_of)
+            )
+        )
+    return stmt
+
+
+class ArticleRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- reads -------------------------------------------------------------------
+
+    async def list_page(
+        self, where: ArticleFilter, viewer_id: int | None, *, limit: int, offset: int
+    ) -> Sequence[Row[Any]]:
+        stmt = (
+            _apply_filter(_view_query(viewer_id, with_body=False), where)
+            .order_by(Article.created_at.desc(), Article.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return (await self.session.execute(stmt)).all()
+
+    async def count(self, where: ArticleFilter) -> int:
+        stmt = _apply_filter(
+            select(func.count()).select_from(Article).join(User, User.id == Article.author_id),
+            where,
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def get_view(self, article_id: int, viewer_id: int | None) -> Row[Any] | None:
+        stmt = _view_query(viewer_id, with_body=True).where(Article.id == article_id)
+        return (await self.session.execute(stmt)).first()
+
+    async def get_view_by_slug(self, slug: str, viewer_id: int | None) -> Row[Any] | None:
+        stmt = _view_query(viewer_id, with_body=True).where(Article.slug == slug)
+        return (await self.session.execute(stmt)).first()
+
+    async def tags_for(self, article_ids: Sequence[int]) -> dict[int, list[str]]:
+        tags: dict[int, list[str]] = {article_id: [] for article_id in article_ids}
+        if not article_ids:
+            return tags
+        stmt = (
+            select(ArticleTag.article_id, Tag.name)
+            .join(Tag, Tag.id == ArticleTag.tag_id)
+            .where(ArticleTag.article_id.in_(article_ids))
+            .order_by(Tag.name)
+        )
+        for article_id, name in await self.session.execute(stmt):
+            tags[article_id].append(name)
+        return tags
+
+    async def popular_tags(self) -> list[str]:
+        uses = func.count(ArticleTag.article_id)
+        stmt = (
+            select(Tag.name)
+            .join(ArticleTag, ArticleTag.tag_id == Tag.id)
+            .group_by(Tag.id, Tag.name)
+            .order_by(uses.desc(), Tag.name)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
+    async def get_by_slug(self, slug: str) -> Article | None:
+        return (await self.session.scalars(select(Article).where(Article.slug == slug))).first()
+
+    async def slug_exists(self, slug: str) -> bool:
+        stmt = select(exists().where(Article.slug == slug))
+        return bool((await self.session.execute(stmt)).scalar_one())
+
+    # --- writes ------------------------------------------------------------------
+
+    async def try_insert(self, values: dict[str, Any]) -> int | None:
+        """Insert an article; None when its slug was taken in the meantime."""
+        try:
+            async with self.session.begin_nested():
+                result = await self.session.execute(
+                    insert(Article).values(**values).returning(Article.id)
+                )
+                return int(result.scalar_one())
+        except IntegrityError:
+            return None
+
+    async def try_update(self, article_id: int, values: dict[str, Any]) -> bool:
+        """Update an article's columns; False when a new slug was taken in the meantime."""
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(
+                    update(Article).where(Article.id == article_id).values(**values)
+                )
+                return True
+        except IntegrityError:
+            return False
+
+    async def set_tags(self, article_id: int, names: Sequence[str]) -> None:
+        await self.session.execute(delete(ArticleTag).where(ArticleTag.article_id == article_id))
+        if not names:
+            return
+        await self.session.execute(
+            insert_ignore(self.session, Tag), [{"name": name} for name in names]
+        )
+        tag_ids = await self.session.scalars(select(Tag.id).where(Tag.name.in_(names)))
+        await self.session.execute(
+            insert(ArticleTag), [{"article_id": article_id, "tag_id": t} for t in tag_ids]
+        )
+
+    async def delete(self, article_id: int) -> None:
+        # Tags, favorites and comments go with it (ON DELETE CASCADE).
+        await self.session.execute(delete(Article).where(Article.id == article_id))
+
+    async def favorite(self, user_id: int, article_id: int) -> None:
+        stmt = insert_ignore(self.session, Favorite).values(user_id=user_id, article_id=article_id)
+        await self.session.execute(stmt)
+
+    async def unfavorite(self, user_id: int, article_id: int) -> None:
+        await self.session.execute(
+            delete(Favorite).where(Favorite.user_id == user_id, Favorite.article_id == article_id)
+        )

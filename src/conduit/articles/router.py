@@ -1,0 +1,166 @@
+"""Articles, the feed, favorites and tags (RealWorld spec)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from conduit.articles.dependencies import ArticleServiceDep
+from conduit.articles.repository import ArticleFilter
+from conduit.articles.schemas import (
+    MultipleArticlesResponse,
+    NewArticleRequest,
+    SingleArticleResponse,
+    TagsResponse,
+    UpdateArticleRequest,
+)
+from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, viewer_id
+from conduit.core.content import JSON_BODY
+from conduit.core.openapi import error_responses
+from conduit.core.pagination import PageDep
+from conduit.core.schemas import SLUG_MAX, TAG_MAX, USERNAME_MAX, CleanStr
+
+router = APIRouter()
+
+SlugPath = Annotated[CleanStr, Path(min_length=1, max_length=SLUG_MAX, description="Article slug.")]
+ARTICLES = ["Articles"]
+
+
+@router.get(
+    "/articles",
+    tags=ARTICLES,
+    summary="Get recent articles globally",
+    description="Newest first. Filters combine. Auth is optional.",
+    operation_id="GetArticles",
+    responses=error_responses(401, 422),
+)
+async def list_articles(
+    articles: ArticleServiceDep,
+    principal: OptionalPrincipal,
+    page: PageDep,
+    tag: Annotated[CleanStr | None, Query(max_length=TAG_MAX, description="Tag name.")] = None,
+    author: Annotated[
+        CleanStr | None, Query(max_length=USERNAME_MAX, description="Author's username.")
+    ] = None,
+    favorited: Annotated[
+        CleanStr | None,
+        Query(max_length=USERNAME_MAX, description="Username of a user who favorited them."),
+    ] = None,
+) -> MultipleArticlesResponse:
+    where = ArticleFilter(tag=tag, author=author, favorited_by=favorited)
+    return await articles.list_articles(where, viewer_id(principal), page)
+
+
+@router.get(
+    "/articles/feed",
+    tags=ARTICLES,
+    summary="Get recent articles from users you follow",
+    operation_id="GetArticlesFeed",
+    responses=error_responses(401, 422),
+)
+async def feed(
+    articles: ArticleServiceDep, principal: CurrentPrincipal, page: PageDep
+) -> MultipleArticlesResponse:
+    where = ArticleFilter(feed_of=principal.user_id)
+    return await articles.list_articles(where, principal.user_id, page)
+
+
+@router.post(
+    "/articles",
+    status_code=status.HTTP_201_CREATED,
+    tags=ARTICLES,
+    summary="Create an article",
+    operation_id="CreateArticle",
+    dependencies=[JSON_BODY],
+    responses=error_responses(401, 415, 422),
+)
+async def create_article(
+    body: NewArticleRequest, principal: CurrentPrincipal, articles: ArticleServiceDep
+) -> SingleArticleResponse:
+    return SingleArticleResponse(article=await articles.create(principal.user_id, body.article))
+
+
+@router.get(
+    "/articles/{slug}",
+    tags=ARTICLES,
+    summary="Get an article",
+    operation_id="GetArticle",
+    responses=error_responses(401, 404, 422),
+)
+async def get_article(
+    slug: SlugPath, principal: OptionalPrincipal, articles: ArticleServiceDep
+) -> SingleArticleResponse:
+    return SingleArticleResponse(article=await articles.get(slug, viewer_id(principal)))
+
+
+@router.put(
+    "/articles/{slug}",
+    tags=ARTICLES,
+    summary="Update an article",
+    description="Only the author may. A new title gives a new slug.",
+    operation_id="UpdateArticle",
+    dependencies=[JSON_BODY],
+    responses=error_responses(401, 403, 404, 415, 422),
+)
+async def update_article(
+    slug: SlugPath,
+    body: UpdateArticleRequest,
+    principal: CurrentPrincipal,
+    articles: ArticleServiceDep,
+) -> SingleArticleResponse:
+    article = await articles.update(principal.user_id, slug, body.article)
+    return SingleArticleResponse(article=article)
+
+
+@router.delete(
+    "/articles/{slug}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=ARTICLES,
+    summary="Delete an article",
+    operation_id="DeleteArticle",
+    responses=error_responses(401, 403, 404, 422),
+)
+async def delete_article(
+    slug: SlugPath, principal: CurrentPrincipal, articles: ArticleServiceDep
+) -> Response:
+    await articles.delete(principal.user_id, slug)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/articles/{slug}/favorite",
+    tags=["Favorites"],
+    summary="Favorite an article",
+    description="Idempotent: favoriting twice counts once.",
+    operation_id="CreateArticleFavorite",
+    responses=error_responses(401, 404, 422),
+)
+async def favorite(
+    slug: SlugPath, principal: CurrentPrincipal, articles: ArticleServiceDep
+) -> SingleArticleResponse:
+    return SingleArticleResponse(article=await articles.favorite(principal.user_id, slug))
+
+
+@router.delete(
+    "/articles/{slug}/favorite",
+    tags=["Favorites"],
+    summary="Unfavorite an article",
+    operation_id="DeleteArticleFavorite",
+    responses=error_responses(401, 404, 422),
+)
+async def unfavorite(
+    slug: SlugPath, principal: CurrentPrincipal, articles: ArticleServiceDep
+) -> SingleArticleResponse:
+    return SingleArticleResponse(article=await articles.unfavorite(principal.user_id, slug))
+
+
+@router.get(
+    "/tags",
+    tags=["Tags"],
+    summary="Get tags",
+    description="Every tag in use, most used first.",
+    operation_id="GetTags",
+)
+async def tags(articles: ArticleServiceDep) -> TagsResponse:
+    return TagsResponse(tags=await articles.tags())

@@ -1,0 +1,108 @@
+"""Request and response schemas for articles, favorites and tags."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from conduit.core.schemas import (
+    BODY_MAX,
+    DESCRIPTION_MAX,
+    TAG_MAX,
+    TAGS_PER_ARTICLE_MAX,
+    TITLE_MAX,
+    CamelModel,
+    Timestamp,
+    clean_text,
+    not_blank,
+)
+from conduit.users.schemas import ProfileRead
+
+
+def _unique_sorted(tags: list[str]) -> list[str]:
+    return sorted(set(tags))
+
+
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX),
+    AfterValidator(clean_text),
+]
+Description = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=DESCRIPTION_MAX),
+    AfterValidator(clean_text),
+]
+Body = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=BODY_MAX),
+    AfterValidator(not_blank),
+    Field(description="Markdown."),
+]
+TagName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=TAG_MAX),
+    AfterValidator(clean_text),
+]
+TagList = Annotated[
+    list[TagName],
+    Field(max_length=TAGS_PER_ARTICLE_MAX, description="Stored without duplicates, sorted."),
+    AfterValidator(_unique_sorted),
+]
+
+
+class ArticleCreate(CamelModel):
+    title: Title
+    description: Description
+    body: Body
+    tag_list: TagList = Field(default_factory=list)
+
+
+class ArticleUpdate(CamelModel):
+    """Every field optional, none nullable; only the fields sent are changed.
+
+    Leaving `tagList` out keeps the tags; `[]` removes them all.
+    """
+
+    title: Title = Field(default=None)
+    description: Description = Field(default=None)
+    body: Body = Field(default=None)
+    tag_list: TagList = Field(default=None)
+
+
+class ArticleListItem(CamelModel):
+    slug: str
+    title: str
+    description: str
+    tag_list: list[str]
+    created_at: Timestamp
+    updated_at: Timestamp
+    favorited: bool
+    favorites_count: int
+    author: ProfileRead
+
+
+class ArticleRead(ArticleListItem):
+    body: str
+
+
+class NewArticleRequest(CamelModel):
+    article: ArticleCreate
+
+
+class UpdateArticleRequest(CamelModel):
+    article: ArticleUpdate
+
+
+class SingleArticleResponse(CamelModel):
+    article: ArticleRead
+
+
+class MultipleArticlesResponse(CamelModel):
+    articles: list[ArticleListItem]
+    articles_count: int = Field(description="How many articles match, over all pages.")
+
+
+class TagsResponse(CamelModel):
+    tags: list[str] = Field(description="Tags in use, most used first.")

@@ -1,0 +1,181 @@
+"""Articles, favorites, the feed and tags: the rules around the repository."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conduit.articles.models import Article
+from conduit.articles.repository import ArticleFilter, ArticleRepository
+from conduit.articles.schemas import (
+    ArticleCreate,
+    ArticleListItem,
+    ArticleRead,
+    ArticleUpdate,
+    MultipleArticlesResponse,
+)
+from conduit.core.db import utcnow
+from conduit.core.errors import Conflict, Forbidden, NotFound
+from conduit.core.pagination import Page
+from conduit.users.schemas import ProfileRead
+
+SLUG_BASE_MAX = 200
+_SLUG_ATTEMPTS = 8
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def slugify(title: str) -> str:
+    """`How to Train Your Dragon!` -> `how-to-train-your-dragon`; letters of any script kept."""
+    text = unicodedata.normalize("NFKC", title).lower()
+    slug = _NON_WORD.sub("-", text).strip("-")[:SLUG_BASE_MAX].strip("-")
+    return slug or "article"
+
+
+def _with_suffix(base: str) -> str:
+    return f"{base}-{secrets.token_hex(4)}"
+
+
+def _author(row: Row[Any]) -> ProfileRead:
+    return ProfileRead(
+        username=row.author_username,
+        bio=row.author_bio,
+        image=row.author_image,
+        following=bool(row.author_following),
+    )
+
+
+def _fields(row: Row[Any], tags: list[str]) -> dict[str, Any]:
+    return {
+        "slug": row.slug,
+        "title": row.title,
+        "description": row.description,
+        "tag_list": tags,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "favorited": bool(row.favorited),
+        "favorites_count": int(row.favorites_count),
+        "author": _author(row),
+    }
+
+
+class ArticleService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.articles = ArticleRepository(session)
+
+    # --- reads -------------------------------------------------------------------
+
+    async def list_articles(
+        self, where: ArticleFilter, viewer_id: int | None, page: Page
+    ) -> MultipleArticlesResponse:
+        rows = await self.articles.list_page(
+            where, viewer_id, limit=page.limit, offset=page.offset
+        )
+        # The total is only worth a query when this page does not already tell it.
+        if rows and len(rows) < page.limit:
+            total = page.offset + len(rows)
+        elif not rows and page.offset == 0:
+            total = 0
+        else:
+            total = await self.articles.count(where)
+        tags = await self.articles.tags_for([row.id for row in rows])
+        items = [ArticleListItem(**_fields(row, tags[row.id])) for row in rows]
+        return MultipleArticlesResponse(articles=items, articles_count=total)
+
+    async def get(self, slug: str, viewer_id: int | None) -> ArticleRead:
+        row = await self.articles.get_view_by_slug(slug, viewer_id)
+        if row is None:
+            raise NotFound("article")
+        return await self._read(row)
+
+    async def _read(self, row: Row[Any]) -> ArticleRead:
+        tags = await self.articles.tags_for([row.id])
+        return ArticleRead(**_fields(row, tags[row.id]), body=row.body)
+
+    async def _read_by_id(self, article_id: int, viewer_id: int) -> ArticleRead:
+        row = await self.articles.get_view(article_id, viewer_id)
+        if row is None:  # pragma: no cover - the article was just written in this transaction
+            raise NotFound("article")
+        return await self._read(row)
+
+    async def require(self, slug: str) -> Article:
+        article = await self.articles.get_by_slug(slug)
+        if article is None:
+            raise NotFound("article")
+        return article
+
+    async def tags(self) -> list[str]:
+        return await self.articles.popular_tags()
+
+    # --- writes ------------------------------------------------------------------
+
+    async def _free_slug(self, title: str, current: str | None = None) -> str:
+        base = slugify(title)
+        if base == current or not await self.articles.slug_exists(base):
+            return base
+        return _with_suffix(base)
+
+    async def create(self, author_id: int, data: ArticleCreate) -> ArticleRead:
+        now = utcnow()
+        values = {
+            "title": data.title,
+            "description": data.description,
+            "body": data.body,
+            "author_id": author_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+        slug = await self._free_slug(data.title)
+        for _ in range(_SLUG_ATTEMPTS):
+            article_id = await self.articles.try_insert({**values, "slug": slug})
+            if article_id is not None:
+                break
+            slug = _with_suffix(slugify(data.title))  # another request took it just now
+        else:  # pragma: no cover - 8 random 32-bit suffixes all taken
+            raise Conflict("slug")
+        await self.articles.set_tags(article_id, data.tag_list)
+        return await self._read_by_id(article_id, author_id)
+
+    async def _owned(self, slug: str, user_id: int) -> Article:
+        article = await self.require(slug)
+        if article.author_id != user_id:
+            raise Forbidden("article")
+        return article
+
+    async def update(self, user_id: int, slug: str, data: ArticleUpdate) -> ArticleRead:
+        article = await self._owned(slug, user_id)
+        changes = data.model_dump(exclude_unset=True)
+        tag_list = changes.pop("tag_list", None)
+        # updatedAt always moves forward, even within the same millisecond.
+        changes["updated_at"] = max(utcnow(), article.updated_at + timedelta(milliseconds=1))
+        title = changes.get("title")
+        if title is not None and title != article.title:
+            changes["slug"] = await self._free_slug(title, current=article.slug)
+        for _ in range(_SLUG_ATTEMPTS):
+            if await self.articles.try_update(article.id, changes):
+                break
+            changes["slug"] = _with_suffix(slugify(changes["title"]))
+        else:  # pragma: no cover
+            raise Conflict("slug")
+        if tag_list is not None:
+            await self.articles.set_tags(article.id, tag_list)
+        return await self._read_by_id(article.id, user_id)
+
+    async def delete(self, user_id: int, slug: str) -> None:
+        article = await self._owned(slug, user_id)
+        await self.articles.delete(article.id)
+
+    async def favorite(self, user_id: int, slug: str) -> ArticleRead:
+        article = await self.require(slug)
+        await self.articles.favorite(user_id, article.id)
+        return await self._read_by_id(article.id, user_id)
+
+    async def unfavorite(self, user_id: int, slug: str) -> ArticleRead:
+        article = await self.require(slug)
+        await self.articles.unfavorite(user_id, article.id)
+        return await self._read_by_id(article.id, user_id)

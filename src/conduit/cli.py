@@ -1,0 +1,90 @@
+"""The `conduit` command: serve, migrate, seed."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib.resources import files
+from typing import Annotated
+
+import typer
+from alembic import command
+from alembic.config import Config
+
+from conduit.core.config import get_settings
+
+app = typer.Typer(help="Conduit: the RealWorld API backend.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    """Alembic's configuration, pointing at the migrations shipped inside the package."""
+    config = Config()
+    config.set_main_option("script_location", str(files("conduit") / "migrations"))
+    config.attributes["database_url"] = database_url or get_settings().database_url
+    return config
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    command.upgrade(alembic_config(), revision)
+    typer.echo(f"database at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1, base, 0001")]) -> None:
+    """Revert migrations down to REVISION."""
+    command.downgrade(alembic_config(), revision)
+    typer.echo(f"database at {revision}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the revision the database is at."""
+    command.current(alembic_config(), verbose=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    migrate: Annotated[
+        bool, typer.Option(help="Apply pending migrations before starting.")
+    ] = True,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+) -> None:
+    """Run the API server (uvicorn)."""
+    import uvicorn
+
+    if migrate:
+        command.upgrade(alembic_config(), "head")
+    uvicorn.run(
+        "conduit.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        proxy_headers=False,  # forwarded headers are not trusted by default
+        server_header=False,
+        timeout_graceful_shutdown=30,
+    )
+
+
+@app.command()
+def seed(
+    users: Annotated[int, typer.Option(min=1, help="Users to create.")] = 10,
+    articles: Annotated[int, typer.Option(min=0, help="Articles per user.")] = 5,
+    password: Annotated[
+        str, typer.Option(help="Password of every demo user.", envvar="SEED_PASSWORD")
+    ] = "password123",
+) -> None:
+    """Fill the database with demo users, articles, tags, follows, favorites and comments."""
+    from conduit.seed import seed_database
+
+    asyncio.run(seed_database(get_settings(), users=users, articles=articles, password=password))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,79 @@
+"""Comments on articles (RealWorld spec)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Response, status
+
+from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, viewer_id
+from conduit.comments.schemas import (
+    MultipleCommentsResponse,
+    NewCommentRequest,
+    SingleCommentResponse,
+)
+from conduit.comments.service import CommentService
+from conduit.core.content import JSON_BODY
+from conduit.core.db import SessionDep
+from conduit.core.openapi import error_responses
+from conduit.core.schemas import SLUG_MAX, CleanStr
+
+router = APIRouter(tags=["Comments"])
+
+SlugPath = Annotated[CleanStr, Path(min_length=1, max_length=SLUG_MAX, description="Article slug.")]
+CommentId = Annotated[int, Path(alias="id", ge=1, le=2**31 - 1, description="Comment id.")]
+
+
+def get_comment_service(session: SessionDep) -> CommentService:
+    return CommentService(session)
+
+
+CommentServiceDep = Annotated[CommentService, Depends(get_comment_service)]
+
+
+@router.get(
+    "/articles/{slug}/comments",
+    summary="Get comments for an article",
+    description="Newest first. Auth is optional.",
+    operation_id="GetArticleComments",
+    responses=error_responses(401, 404, 422),
+)
+async def list_comments(
+    slug: SlugPath, principal: OptionalPrincipal, comments: CommentServiceDep
+) -> MultipleCommentsResponse:
+    return MultipleCommentsResponse(comments=await comments.list_for(slug, viewer_id(principal)))
+
+
+@router.post(
+    "/articles/{slug}/comments",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a comment for an article",
+    operation_id="CreateArticleComment",
+    dependencies=[JSON_BODY],
+    responses=error_responses(401, 404, 415, 422),
+)
+async def add_comment(
+    slug: SlugPath,
+    body: NewCommentRequest,
+    principal: CurrentPrincipal,
+    comments: CommentServiceDep,
+) -> SingleCommentResponse:
+    return SingleCommentResponse(comment=await comments.add(slug, principal.user_id, body.comment))
+
+
+@router.delete(
+    "/articles/{slug}/comments/{id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a comment for an article",
+    description="Only the comment's author may.",
+    operation_id="DeleteArticleComment",
+    responses=error_responses(401, 403, 404, 422),
+)
+async def delete_comment(
+    slug: SlugPath,
+    comment_id: CommentId,
+    principal: CurrentPrincipal,
+    comments: CommentServiceDep,
+) -> Response:
+    await comments.delete(slug, comment_id, principal.user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

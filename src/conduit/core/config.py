@@ -1,0 +1,88 @@
+"""Application settings, read from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# The value shipped in examples and used when nothing is configured. Production refuses it.
+DEFAULT_SECRET_KEY = "insecure-development-key-change-me-in-production"  # noqa: S105
+MIN_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def parse_list(value: Any) -> Any:
+    """Accept a JSON list or a comma-separated string for list-valued settings."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite+aiosqlite:///./conduit.db"
+    secret_key: str = DEFAULT_SECRET_KEY
+    api_prefix: str = "/api"
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    access_token_ttl: int = Field(default=900, gt=0, le=31 * 24 * 3600)
+    jwt_algorithm: str = "HS256"
+
+    # Connection pool (PostgreSQL); SQLite uses the driver's defaults.
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_echo: bool = False
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+
+    # Argon2id parameters. The defaults follow RFC 9106's second recommended option
+    # (64 MiB, 3 passes). `test` may lower them: cheaper hashing, same algorithm.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_cost: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=1, ge=1)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        return parse_list(value)
+
+    @field_validator("api_prefix")
+    @classmethod
+    def _normalise_prefix(cls, value: str) -> str:
+        value = "/" + value.strip("/")
+        return "" if value == "/" else value
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret_in_production(self) -> Settings:
+        if self.environment is Environment.PRODUCTION and (
+            self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < MIN_SECRET_LENGTH
+        ):
+            raise ValueError(
+                "SECRET_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_LENGTH} characters in production"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

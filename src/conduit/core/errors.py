@@ -1,0 +1,178 @@
+"""Domain errors and the one place that renders every error in the RealWorld shape.
+
+Body: ``{"errors": {"<key>": ["<message>", ...]}}``. Nothing in an error body echoes
+submitted values, and a 500 body carries no traceback or internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger("conduit.errors")
+
+ErrorMap = Mapping[str, Sequence[str]]
+
+
+class DomainError(Exception):
+    """Base of every error a service or repository raises on purpose."""
+
+    status_code: int = 400
+    headers: Mapping[str, str] | None = None
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.errors: dict[str, list[str]] = {key: [message]}
+
+    @classmethod
+    def many(cls, errors: ErrorMap) -> DomainError:
+        error = cls("_", "_")
+        error.errors = {key: list(messages) for key, messages in errors.items()}
+        return error
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+    def __init__(self, key: str, message: str = "not found") -> None:
+        super().__init__(key, message)
+
+
+class Forbidden(DomainError):
+    status_code = 403
+
+    def __init__(self, key: str, message: str = "forbidden") -> None:
+        super().__init__(key, message)
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+    headers = {"WWW-Authenticate": 'Token realm="conduit", Bearer realm="conduit"'}
+
+
+class Conflict(DomainError):
+    status_code = 409
+
+    def __init__(self, key: str, message: str = "has already been taken") -> None:
+        super().__init__(key, message)
+
+
+class InvalidInput(DomainError):
+    status_code = 422
+
+
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+
+
+def error_response(
+    status_code: int, errors: ErrorMap, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    body = {"errors": {key: list(messages) for key, messages in errors.items()}}
+    return JSONResponse(body, status_code=status_code, headers=dict(headers or {}))
+
+
+# --- request validation ---------------------------------------------------------
+
+
+
+def _error_key(loc: Sequence[str | int]) -> str:
+    """The name of the offending field: the last named element after the location."""
+    if not loc:
+        return "body"
+    names = [part for part in loc[1:] if isinstance(part, str)]
+    return names[-1] if names else str(loc[0])
+
+
+def _error_message(error: Mapping[str, Any]) -> str:
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return "can't be blank"
+    if kind == "json_invalid":
+        return "is not valid JSON"
+    if kind in {"string_too_short", "too_short"}:
+        minimum = ctx.get("min_length", 1)
+        value = error.get("input")
+        if minimum <= 1 or (isinstance(value, str) and not value.strip()):
+            return "can't be blank"
+        unit = "characters" if kind == "string_too_short" else "items"
+        return f"is too short (minimum is {minimum} {unit})"
+    if kind in {"string_too_long", "too_long"}:
+        unit = "characters" if kind == "string_too_long" else "items"
+        return f"is too long (maximum is {ctx.get('max_length')} {unit})"
+    if error.get("input", ...) is None:
+        return "can't be null"
+    if kind in {"greater_than_equal", "greater_than"}:
+        return f"must be greater than or equal to {ctx.get('ge', ctx.get('gt'))}"
+    if kind in {"less_than_equal", "less_than"}:
+        return f"must be less than or equal to {ctx.get('le', ctx.get('lt'))}"
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        expected = kind.removesuffix("_type").removesuffix("_parsing")
+        names = {"int": "an integer", "bool": "a boolean", "list": "a list", "dict": "an object",
+                 "model_attributes": "an object", "model": "an object", "string": "a string",
+                 "str": "a string"}
+        return f"must be {names.get(expected, 'valid')}"
+    if kind == "extra_forbidden":
+        return "is not allowed"
+    if kind == "value_error" and "reason" in ctx:
+        return str(ctx["reason"])
+    return "is invalid"
+
+
+def validation_errors(errors: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    rendered: dict[str, list[str]] = {}
+    for error in errors:
+        messages = rendered.setdefault(_error_key(error.get("loc", ())), [])
+        message = _error_message(error)
+        if message not in messages:
+            messages.append(message)
+    return rendered
+
+
+# --- handlers ---------------------------------------------------------------------
+
+
+async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return error_response(exc.status_code, exc.errors, exc.headers)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(422, validation_errors(exc.errors()))
+
+
+_HTTP_KEYS = {404: ("route", "not found"), 405: ("method", "not allowed")}
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    key, message = _HTTP_KEYS.get(exc.status_code, ("request", ""))
+    if not message:
+        try:
+            message = HTTPStatus(exc.status_code).phrase.lower()
+        except ValueError:
+            message = "failed"
+    return error_response(exc.status_code, {key: [message]}, exc.headers)
+
+
+async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.error(
+        "unhandled error on %s %s", request.method, request.url.path, exc_info=exc
+    )
+    return error_response(500, {"server": ["internal error"]})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unhandled_error)

@@ -1,0 +1,37 @@
+"""OpenAPI helpers: the documented error responses every route declares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ErrorBody(BaseModel):
+    """The RealWorld error shape: each key names a field or resource."""
+
+    errors: dict[str, list[str]] = Field(
+        description="Messages by field or resource name.",
+        examples=[{"title": ["can't be blank"]}],
+    )
+
+
+_EXAMPLES: dict[int, tuple[str, dict[str, list[str]]]] = {
+    401: ("Missing or invalid credentials", {"token": ["is missing"]}),
+    403: ("Not allowed to change this resource", {"article": ["forbidden"]}),
+    404: ("No such resource", {"article": ["not found"]}),
+    409: ("Already taken", {"username": ["has already been taken"]}),
+    415: ("The body is not JSON", {"body": ["must be JSON (Content-Type: application/json)"]}),
+    422: ("Malformed input", {"title": ["can't be blank"]}),
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        code: {
+            "model": ErrorBody,
+            "description": _EXAMPLES[code][0],
+            "content": {"application/json": {"example": {"errors": _EXAMPLES[code][1]}}},
+        }
+        for code in codes
+    }

@@ -1,0 +1,77 @@
+"""The one base schema (camelCase aliases) and the constrained string types every schema uses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+
+class CamelModel(BaseModel):
+    """Base of every request and response schema: camelCase on the wire."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        from_attributes=True,
+        str_strip_whitespace=False,
+    )
+
+
+def clean_text(value: str) -> str:
+    """Refuse what no database column can hold: NUL characters and lone surrogates."""
+    if "\x00" in value:
+        raise PydanticCustomError("value_error", "must not contain NUL characters",
+                                  {"reason": "must not contain NUL characters"})
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError(
+            "value_error", "must be valid UTF-8", {"reason": "must be valid UTF-8"}
+        ) from None
+    return value
+
+
+def not_blank(value: str) -> str:
+    """For text kept verbatim (not stripped): whitespace alone counts as blank."""
+    if not value.strip():
+        raise PydanticCustomError("value_error", "can't be blank", {"reason": "can't be blank"})
+    return clean_text(value)
+
+
+def _iso_millis(value: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds and a ``Z``: ``2026-01-02T03:04:05.678Z``."""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+Timestamp = Annotated[
+    datetime, PlainSerializer(_iso_millis, return_type=str, when_used="json")
+]
+
+# Field sizes, one place. Every string field has a documented maximum.
+USERNAME_MAX = 64
+EMAIL_MAX = 254
+PASSWORD_MIN = 8
+PASSWORD_MAX = 256
+BIO_MAX = 4096
+IMAGE_MAX = 2048
+TITLE_MAX = 255
+DESCRIPTION_MAX = 1024
+BODY_MAX = 65536
+TAG_MAX = 64
+TAGS_PER_ARTICLE_MAX = 20
+COMMENT_MAX = 16384
+SLUG_MAX = 300
+
+
+# A path or query string parameter: its length is set where it is declared.
+CleanStr = Annotated[str, AfterValidator(clean_text)]

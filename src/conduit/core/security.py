@@ -1,0 +1,101 @@
+"""Password hashing (Argon2id, off the event loop) and JWT access tokens (PyJWT)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import anyio.to_thread
+import jwt
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+from conduit.core.config import Settings
+
+# Only this algorithm is ever accepted; "none" and asymmetric algorithms are refused.
+ALLOWED_ALGORITHMS = ("HS256", "HS384", "HS512")
+TOKEN_ISSUER = "conduit"
+
+
+class PasswordHasher:
+    """Argon2id hashing and verification, run in a worker thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._hash = PasswordHash(
+            (
+                Argon2Hasher(
+                    time_cost=settings.argon2_time_cost,
+                    memory_cost=settings.argon2_memory_cost,
+                    parallelism=settings.argon2_parallelism,
+                ),
+            )
+        )
+        # Verified against when the account does not exist, so that a login for an
+        # unknown e-mail costs the same time as one with a wrong password.
+        self._dummy_hash = self._hash.hash("conduit-dummy-password")
+
+    async def hash(self, password: str) -> str:
+        return await anyio.to_thread.run_sync(self._hash.hash, password)
+
+    async def verify(self, password: str, password_hash: str | None) -> bool:
+        target = password_hash or self._dummy_hash
+        ok = await anyio.to_thread.run_sync(self._hash.verify, password, target)
+        return ok and password_hash is not None
+
+
+class InvalidToken(Exception):
+    """The token is malformed, forged, expired or otherwise unusable."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    subject: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+class TokenCodec:
+    """Signs and verifies JWT access tokens with an explicit algorithm list."""
+
+    def __init__(self, settings: Settings) -> None:
+        if settings.jwt_algorithm not in ALLOWED_ALGORITHMS:
+            raise ValueError(f"unsupported JWT algorithm {settings.jwt_algorithm!r}")
+        self._key = settings.secret_key
+        self._algorithm = settings.jwt_algorithm
+        self._ttl = timedelta(seconds=settings.access_token_ttl)
+
+    @property
+    def ttl_seconds(self) -> int:
+        return int(self._ttl.total_seconds())
+
+    def encode(self, subject: str, *, now: datetime | None = None) -> str:
+        issued = now or datetime.now(UTC)
+        payload: dict[str, Any] = {
+            "sub": subject,
+            "iat": issued,
+            "nbf": issued,
+            "exp": issued + self._ttl,
+            "iss": TOKEN_ISSUER,
+            "typ": "access",
+        }
+        return jwt.encode(payload, self._key, algorithm=self._algorithm)
+
+    def decode(self, token: str) -> TokenClaims:
+        try:
+            payload = jwt.decode(
+                token,
+                self._key,
+                algorithms=[self._algorithm],
+                issuer=TOKEN_ISSUER,
+                options={"require": ["exp", "iat", "sub", "iss"]},
+            )
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+            raise InvalidToken(str(exc)) from None
+        if payload.get("typ") != "access" or not isinstance(payload.get("sub"), str):
+            raise InvalidToken("not an access token")
+        return TokenClaims(
+            subject=payload["sub"],
+            issued_at=datetime.fromtimestamp(payload["iat"], UTC),
+            expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+        )

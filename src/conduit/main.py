@@ -1,0 +1,57 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from conduit import __version__
+from conduit.api import mount_api
+from conduit.core.config import Settings, get_settings
+from conduit.core.db import Database
+from conduit.core.errors import install_error_handlers
+from conduit.core.security import PasswordHasher, TokenCodec
+
+DESCRIPTION = """
+The [RealWorld](https://realworld-docs.netlify.app/) "Conduit" publishing API, served to
+spec 2.0.0 under `/api` (and `/api/v1`).
+
+Authenticate with `Authorization: Token <jwt>` or `Authorization: Bearer <jwt>`, using the
+token returned by registration or login. Every error has the shape
+`{"errors": {"<field or resource>": ["<message>"]}}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await app.state.db.dispose()
+
+    app = FastAPI(
+        title="Conduit API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = Database(settings)
+    app.state.passwords = PasswordHasher(settings)
+    app.state.tokens = TokenCodec(settings)
+
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+            allow_credentials="*" not in settings.cors_origins,
+        )
+    mount_api(app, settings.api_prefix)
+    return app

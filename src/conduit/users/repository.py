@@ -1,0 +1,76 @@
+"""All SQL for users and follows."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, exists, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conduit.core.errors import Conflict
+from conduit.core.upsert import insert_ignore
+from conduit.users.models import Follow, User
+
+
+class UserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, user_id: int) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def get_by_email(self, email: str) -> User | None:
+        result = await self.session.scalars(select(User).where(User.email == email))
+        return result.first()
+
+    async def get_by_username(self, username: str) -> User | None:
+        result = await self.session.scalars(select(User).where(User.username == username))
+        return result.first()
+
+    async def taken_fields(
+        self, *, username: str | None, email: str | None, exclude_id: int | None = None
+    ) -> list[str]:
+        """Which of `username` (case-insensitive) and `email` another account already uses."""
+        checks = []
+        if username is not None:
+            checks.append(("username", func.lower(User.username) == username.lower()))
+        if email is not None:
+            checks.append(("email", User.email == email))
+        if not checks:
+            return []
+        columns = [
+            exists().where(condition, User.id != (exclude_id or 0)).label(name)
+            for name, condition in checks
+        ]
+        row = (await self.session.execute(select(*columns))).one()
+        return [name for name, _ in checks if row._mapping[name]]
+
+    async def add(self, user: User) -> User:
+        self.session.add(user)
+        await self.flush_unique()
+        return user
+
+    async def flush_unique(self) -> None:
+        """Flush, turning a unique-constraint race into a 409 on the right field."""
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:
+            field = "email" if "email" in str(exc.orig).lower() else "username"
+            raise Conflict(field) from None
+
+    async def get_profile(self, username: str, viewer_id: int | None) -> tuple[User, bool] | None:
+        stmt = select(User, Follow.is_following(viewer_id, User.id)).where(User.username == username)
+        row = (await self.session.execute(stmt)).first()
+        return None if row is None else (row[0], bool(row[1]))
+
+    async def follow(self, follower_id: int, followee_id: int) -> None:
+        stmt = insert_ignore(self.session, Follow).values(
+            follower_id=follower_id, followee_id=followee_id
+        )
+        await self.session.execute(stmt)
+
+    async def unfollow(self, follower_id: int, followee_id: int) -> None:
+        await self.session.execute(
+            delete(Follow).where(
+                Follow.follower_id == follower_id, Follow.followee_id == followee_id
+            )
+        )

@@ -1,0 +1,115 @@
+"""Users, the current user and profiles (RealWorld spec)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+
+from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, viewer_id
+from conduit.core.content import JSON_BODY
+from conduit.core.openapi import error_responses
+from conduit.core.schemas import USERNAME_MAX, CleanStr
+from conduit.users.dependencies import LoginServiceDep, UserServiceDep
+from conduit.users.schemas import (
+    LoginRequest,
+    NewUserRequest,
+    ProfileResponse,
+    UpdateUserRequest,
+    UserResponse,
+)
+from conduit.users.service import user_read
+
+router = APIRouter()
+UsernamePath = Annotated[
+    CleanStr, Path(min_length=1, max_length=USERNAME_MAX, description="A username.")
+]
+
+
+@router.post(
+    "/users",
+    status_code=status.HTTP_201_CREATED,
+    tags=["User and Authentication"],
+    summary="Register a new user",
+    operation_id="CreateUser",
+    dependencies=[JSON_BODY],
+    responses=error_responses(409, 415, 422),
+)
+async def register(body: NewUserRequest, users: UserServiceDep) -> UserResponse:
+    return UserResponse(user=await users.register(body.user))
+
+
+@router.post(
+    "/users/login",
+    tags=["User and Authentication"],
+    summary="Existing user login",
+    operation_id="Login",
+    dependencies=[JSON_BODY],
+    responses=error_responses(401, 415, 422),
+)
+async def login(body: LoginRequest, users: LoginServiceDep) -> UserResponse:
+    return UserResponse(user=await users.login(body.user))
+
+
+@router.get(
+    "/user",
+    tags=["User and Authentication"],
+    summary="Get current user",
+    operation_id="GetCurrentUser",
+    responses=error_responses(401),
+)
+async def current_user(principal: CurrentPrincipal) -> UserResponse:
+    return UserResponse(user=user_read(principal.user, principal.token))
+
+
+@router.put(
+    "/user",
+    tags=["User and Authentication"],
+    summary="Update current user",
+    operation_id="UpdateCurrentUser",
+    dependencies=[JSON_BODY],
+    responses=error_responses(401, 409, 415, 422),
+)
+async def update_user(
+    body: UpdateUserRequest, principal: CurrentPrincipal, users: UserServiceDep
+) -> UserResponse:
+    return UserResponse(user=await users.update(principal.user, body.user, principal.token))
+
+
+@router.get(
+    "/profiles/{username}",
+    tags=["Profile"],
+    summary="Get a profile",
+    operation_id="GetProfileByUsername",
+    responses=error_responses(401, 404, 422),
+)
+async def get_profile(
+    username: UsernamePath, principal: OptionalPrincipal, users: UserServiceDep
+) -> ProfileResponse:
+    return ProfileResponse(profile=await users.get_profile(username, viewer_id(principal)))
+
+
+@router.post(
+    "/profiles/{username}/follow",
+    tags=["Profile"],
+    summary="Follow a user",
+    operation_id="FollowUserByUsername",
+    responses=error_responses(401, 403, 404, 422),
+)
+async def follow(
+    username: UsernamePath, principal: CurrentPrincipal, users: UserServiceDep
+) -> ProfileResponse:
+    return ProfileResponse(profile=await users.follow(principal.user, username))
+
+
+@router.delete(
+    "/profiles/{username}/follow",
+    tags=["Profile"],
+    summary="Unfollow a user",
+    operation_id="UnfollowUserByUsername",
+    responses=error_responses(401, 403, 404, 422),
+)
+async def unfollow(
+    username: UsernamePath, principal: CurrentPrincipal, users: UserServiceDep
+) -> ProfileResponse:
+    return ProfileResponse(profile=await users.unfollow(principal.user, username))

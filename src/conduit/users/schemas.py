@@ -1,0 +1,144 @@
+"""Request and response schemas for users and profiles."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+
+from pydantic_core import PydanticCustomError
+
+from conduit.core.schemas import (
+    BIO_MAX,
+    EMAIL_MAX,
+    IMAGE_MAX,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    USERNAME_MAX,
+    CamelModel,
+    clean_text,
+)
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+def _blank_to_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _invalid(reason: str) -> PydanticCustomError:
+    return PydanticCustomError("value_error", reason, {"reason": reason})
+
+
+def _email(value: str) -> str:
+    try:
+        result = validate_email(clean_text(value), check_deliverability=False)
+    except EmailNotValidError:
+        raise _invalid("is invalid") from None
+    return result.normalized.lower()
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise _invalid("must be an http(s) URL")
+    return clean_text(value)
+
+
+Username = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=USERNAME_MAX, pattern=r"^[\w.\-]+$"
+    ),
+    AfterValidator(clean_text),
+    Field(description="Letters, digits, `_`, `.` and `-`; unique regardless of case."),
+]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=EMAIL_MAX),
+    AfterValidator(clean_text),
+    AfterValidator(_lower),
+]
+NewEmail = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=EMAIL_MAX),
+    AfterValidator(_email),
+    Field(json_schema_extra={"format": "email"}),
+]
+NewPassword = Annotated[
+    str,
+    StringConstraints(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX),
+    AfterValidator(clean_text),
+    Field(description=f"{PASSWORD_MIN} to {PASSWORD_MAX} characters (NIST SP 800-63B)."),
+]
+Bio = Annotated[
+    Annotated[str, StringConstraints(max_length=BIO_MAX), AfterValidator(clean_text)] | None,
+    BeforeValidator(_blank_to_none),
+    Field(description="An empty string is stored as null."),
+]
+ImageUrl = Annotated[
+    Annotated[str, StringConstraints(max_length=IMAGE_MAX), AfterValidator(_http_url)] | None,
+    BeforeValidator(_blank_to_none),
+    Field(description="An http(s) URL; an empty string is stored as null."),
+]
+
+
+class UserCreate(CamelModel):
+    username: Username
+    email: NewEmail
+    password: NewPassword
+
+
+class UserLogin(CamelModel):
+    email: Email
+    password: Annotated[
+        str, StringConstraints(min_length=1, max_length=PASSWORD_MAX), AfterValidator(clean_text)
+    ]
+
+
+class UserUpdate(CamelModel):
+    """Every field optional; only the fields sent are changed."""
+
+    # Optional, but not nullable: an explicit null is refused.
+    email: NewEmail = Field(default=None)
+    username: Username = Field(default=None)
+    password: NewPassword = Field(default=None)
+    bio: Bio = None
+    image: ImageUrl = None
+
+
+class UserRead(CamelModel):
+    email: str
+    token: str
+    username: str
+    bio: str | None
+    image: str | None
+
+
+class ProfileRead(CamelModel):
+    username: str
+    bio: str | None
+    image: str | None
+    following: bool
+
+
+class NewUserRequest(CamelModel):
+    user: UserCreate
+
+
+class LoginRequest(CamelModel):
+    user: UserLogin
+
+
+class UpdateUserRequest(CamelModel):
+    user: UserUpdate
+
+
+class UserResponse(CamelModel):
+    user: UserRead
+
+
+class ProfileResponse(CamelModel):
+    profile: ProfileRead

@@ -1,0 +1,111 @@
+"""Registration, login, the current user, profiles and follows."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conduit.core.db import utcnow
+from conduit.core.errors import Conflict, Forbidden, NotFound, Unauthorized
+from conduit.core.security import InvalidToken, PasswordHasher, TokenCodec
+from conduit.users.models import User
+from conduit.users.repository import UserRepository
+from conduit.users.schemas import ProfileRead, UserCreate, UserLogin, UserRead, UserUpdate
+
+
+def user_read(user: User, token: str) -> UserRead:
+    return UserRead(
+        email=user.email, token=token, username=user.username, bio=user.bio, image=user.image
+    )
+
+
+def profile_read(user: User, following: bool) -> ProfileRead:
+    return ProfileRead(username=user.username, bio=user.bio, image=user.image, following=following)
+
+
+class UserService:
+    def __init__(
+        self, session: AsyncSession, passwords: PasswordHasher, tokens: TokenCodec
+    ) -> None:
+        self.users = UserRepository(session)
+        self.passwords = passwords
+        self.tokens = tokens
+
+    async def _ensure_available(
+        self, *, username: str | None, email: str | None, exclude_id: int | None = None
+    ) -> None:
+        taken = await self.users.taken_fields(
+            username=username, email=email, exclude_id=exclude_id
+        )
+        if taken:
+            raise Conflict.many({field: ["has already been taken"] for field in taken})
+
+    async def register(self, data: UserCreate) -> UserRead:
+        # Hash first: no database lock is held while Argon2 runs, and a taken address
+        # costs the same time as a free one.
+        password_hash = await self.passwords.hash(data.password)
+        await self._ensure_available(username=data.username, email=data.email)
+        user = await self.users.add(
+            User(username=data.username, email=data.email, password_hash=password_hash)
+        )
+        return user_read(user, self.tokens.encode(str(user.id)))
+
+    async def login(self, data: UserLogin) -> UserRead:
+        user = await self.users.get_by_email(data.email)
+        valid = await self.passwords.verify(data.password, user.password_hash if user else None)
+        if user is None or not valid:
+            raise Unauthorized("credentials", "invalid")
+        return user_read(user, self.tokens.encode(str(user.id)))
+
+    async def authenticate(self, token: str) -> User:
+        """The user a valid access token belongs to; 401 when the account is gone."""
+        try:
+            claims = self.tokens.decode(token)
+            user_id = int(claims.subject)
+        except (InvalidToken, ValueError):
+            raise Unauthorized("token", "is invalid") from None
+        user = await self.users.get(user_id)
+        if user is None:
+            raise Unauthorized("token", "is invalid")
+        return user
+
+    async def update(self, user: User, data: UserUpdate, token: str) -> UserRead:
+        changes = data.model_dump(exclude_unset=True)
+        password = changes.pop("password", None)
+        if password is not None:
+            user.password_hash = await self.passwords.hash(password)
+        username = changes.get("username")
+        email = changes.get("email")
+        await self._ensure_available(
+            username=username if username is not None and username != user.username else None,
+            email=email if email is not None and email != user.email else None,
+            exclude_id=user.id,
+        )
+        for field, value in changes.items():
+            setattr(user, field, value)
+        user.updated_at = utcnow()
+        await self.users.flush_unique()
+        return user_read(user, token)
+
+    async def get_profile(self, username: str, viewer_id: int | None) -> ProfileRead:
+        found = await self.users.get_profile(username, viewer_id)
+        if found is None:
+            raise NotFound("profile")
+        return profile_read(*found)
+
+    async def _target(self, username: str, viewer: User) -> User:
+        target = await self.users.get_by_username(username)
+        if target is None:
+            raise NotFound("profile")
+        if target.id == viewer.id:
+            raise Forbidden("profile", "cannot follow yourself")
+        return target
+
+    async def follow(self, viewer: User, username: str) -> ProfileRead:
+        target = await self._target(username, viewer)
+        await self.users.follow(viewer.id, target.id)
+        return profile_read(target, True)
+
+    async def unfollow(self, viewer: User, username: str) -> ProfileRead:
+        target = await self._target(username, viewer)
+        await self.users.unfollow(viewer.id, target.id)
+        return profile_read(target, False)
