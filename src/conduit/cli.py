@@ -50,9 +50,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
-    migrate: Annotated[
-        bool, typer.Option(help="Apply pending migrations before starting.")
-    ] = True,
+    migrate: Annotated[bool, typer.Option(help="Apply pending migrations before starting.")] = True,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
 ) -> None:
     """Run the API server (uvicorn)."""
@@ -78,7 +76,7 @@ def seed(
     articles: Annotated[int, typer.Option(min=0, help="Articles per user.")] = 5,
     password: Annotated[
         str, typer.Option(help="Password of every demo user.", envvar="SEED_PASSWORD")
-    ] = "password123",
+    ] = "password123",  # noqa: S107 - demo accounts only
 ) -> None:
     """Fill the database with demo users, articles, tags, follows, favorites and comments."""
     from conduit.seed import seed_database

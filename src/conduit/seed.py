@@ -17,10 +17,33 @@ from conduit.users.schemas import UserCreate
 from conduit.users.service import UserService
 
 TAGS = ["python", "fastapi", "sql", "async", "testing", "design", "security", "devops"]
-WORDS = (
-    "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
-    "incididunt ut labore et dolore magna aliqua enim ad minim veniam quis nostrud"
-).split()
+WORDS = [
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "consectetur",
+    "adipiscing",
+    "elit",
+    "sed",
+    "do",
+    "eiusmod",
+    "tempor",
+    "incididunt",
+    "ut",
+    "labore",
+    "et",
+    "dolore",
+    "magna",
+    "aliqua",
+    "enim",
+    "ad",
+    "minim",
+    "veniam",
+    "quis",
+    "nostrud",
+]
 
 
 def _sentence(rng: random.Random, words: int) -> str:

@@ -11,7 +11,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, exists, func, insert, literal, select, update
+from sqlalchemy import (
+    BigInteger,
+    Row,
+    Select,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -108,7 +120,8 @@ class ArticleRepository:
             _apply_filter(_view_query(viewer_id, with_body=False), where)
             .order_by(Article.created_at.desc(), Article.id.desc())
             .limit(limit)
-            .offset(offset)
+            # BIGINT: an offset past 2**31 is valid input, not an overflow.
+            .offset(bindparam("page_offset", offset, type_=BigInteger))
         )
         return (await self.session.execute(stmt)).all()
 

@@ -73,9 +73,7 @@ class ArticleService:
     async def list_articles(
         self, where: ArticleFilter, viewer_id: int | None, page: Page
     ) -> MultipleArticlesResponse:
-        rows = await self.articles.list_page(
-            where, viewer_id, limit=page.limit, offset=page.offset
-        )
+        rows = await self.articles.list_page(where, viewer_id, limit=page.limit, offset=page.offset)
         # The total is only worth a query when this page does not already tell it.
         if rows and len(rows) < page.limit:
             total = page.offset + len(rows)

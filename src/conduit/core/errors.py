@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -54,7 +54,9 @@ class Forbidden(DomainError):
 
 class Unauthorized(DomainError):
     status_code = 401
-    headers = {"WWW-Authenticate": 'Token realm="conduit", Bearer realm="conduit"'}
+    headers: ClassVar[Mapping[str, str]] = {
+        "WWW-Authenticate": 'Token realm="conduit", Bearer realm="conduit"'
+    }
 
 
 class Conflict(DomainError):
@@ -80,7 +82,6 @@ def error_response(
 
 
 # --- request validation ---------------------------------------------------------
-
 
 
 def _error_key(loc: Sequence[str | int]) -> str:
@@ -116,9 +117,16 @@ def _error_message(error: Mapping[str, Any]) -> str:
         return f"must be less than or equal to {ctx.get('le', ctx.get('lt'))}"
     if kind.endswith("_type") or kind.endswith("_parsing"):
         expected = kind.removesuffix("_type").removesuffix("_parsing")
-        names = {"int": "an integer", "bool": "a boolean", "list": "a list", "dict": "an object",
-                 "model_attributes": "an object", "model": "an object", "string": "a string",
-                 "str": "a string"}
+        names = {
+            "int": "an integer",
+            "bool": "a boolean",
+            "list": "a list",
+            "dict": "an object",
+            "model_attributes": "an object",
+            "model": "an object",
+            "string": "a string",
+            "str": "a string",
+        }
         return f"must be {names.get(expected, 'valid')}"
     if kind == "extra_forbidden":
         return "is not allowed"
@@ -165,9 +173,7 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.error(
-        "unhandled error on %s %s", request.method, request.url.path, exc_info=exc
-    )
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, {"server": ["internal error"]})
 
 

@@ -23,9 +23,7 @@ def _page(
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (at most {MAX_LIMIT}).")
     ] = DEFAULT_LIMIT,
-    offset: Annotated[
-        int | None, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")
-    ] = None,
+    offset: Annotated[int | None, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")] = None,
     page: Annotated[
         int | None,
         Query(ge=1, le=MAX_PAGE, description="1-based page number; used when `offset` is absent."),

@@ -29,8 +29,11 @@ class CamelModel(BaseModel):
 def clean_text(value: str) -> str:
     """Refuse what no database column can hold: NUL characters and lone surrogates."""
     if "\x00" in value:
-        raise PydanticCustomError("value_error", "must not contain NUL characters",
-                                  {"reason": "must not contain NUL characters"})
+        raise PydanticCustomError(
+            "value_error",
+            "must not contain NUL characters",
+            {"reason": "must not contain NUL characters"},
+        )
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -53,9 +56,7 @@ def _iso_millis(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-Timestamp = Annotated[
-    datetime, PlainSerializer(_iso_millis, return_type=str, when_used="json")
-]
+Timestamp = Annotated[datetime, PlainSerializer(_iso_millis, return_type=str, when_used="json")]
 
 # Field sizes, one place. Every string field has a documented maximum.
 USERNAME_MAX = 64

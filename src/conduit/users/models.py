@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, Index, String, Text, exists, func, literal
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    exists,
+    func,
+    literal,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from conduit.core.db import Base, UTCDateTime, utcnow
@@ -43,7 +53,9 @@ class Follow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @classmethod
-    def is_following(cls, viewer_id: int | None, followee: ColumnElement[int]) -> ColumnElement[bool]:
+    def is_following(
+        cls, viewer_id: int | None, followee: ColumnElement[int]
+    ) -> ColumnElement[bool]:
         """SQL: does `viewer_id` follow the user in `followee`? Always false when anonymous."""
         if viewer_id is None:
             return literal(False)

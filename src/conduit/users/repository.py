@@ -58,7 +58,9 @@ class UserRepository:
             raise Conflict(field) from None
 
     async def get_profile(self, username: str, viewer_id: int | None) -> tuple[User, bool] | None:
-        stmt = select(User, Follow.is_following(viewer_id, User.id)).where(User.username == username)
+        stmt = select(User, Follow.is_following(viewer_id, User.id)).where(
+            User.username == username
+        )
         row = (await self.session.execute(stmt)).first()
         return None if row is None else (row[0], bool(row[1]))
 

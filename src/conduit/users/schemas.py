@@ -6,7 +6,6 @@ from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
-
 from pydantic_core import PydanticCustomError
 
 from conduit.core.schemas import (

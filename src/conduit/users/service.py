@@ -33,9 +33,7 @@ class UserService:
     async def _ensure_available(
         self, *, username: str | None, email: str | None, exclude_id: int | None = None
     ) -> None:
-        taken = await self.users.taken_fields(
-            username=username, email=email, exclude_id=exclude_id
-        )
+        taken = await self.users.taken_fields(username=username, email=email, exclude_id=exclude_id)
         if taken:
             raise Conflict.many({field: ["has already been taken"] for field in taken})
 

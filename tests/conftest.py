@@ -1,0 +1,152 @@
+"""Test harness: a real schema built by the migrations, the app over HTTP, clean tables per test.
+
+SQLite by default (a temporary file). When `DATABASE_URL` points to PostgreSQL, the suite
+creates a scratch database on that server, runs there, and drops it afterwards; the
+database named in the URL is never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from alembic import command
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from conduit.cli import alembic_config
+from conduit.core.config import Settings
+from conduit.main import create_app
+from conduit.models import Base
+
+PASSWORD = "password123"
+
+
+def _postgres_scratch(url: str) -> tuple[str, Callable[[], None]]:
+    base = make_url(url)
+    name = f"conduit_test_{uuid.uuid4().hex[:10]}"
+    admin_url = base.set(database="postgres")
+
+    async def run(sql: str) -> None:
+        engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text(sql))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    scratch = base.set(database=name).render_as_string(hide_password=False)
+    return scratch, lambda: asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    configured = os.environ.get("DATABASE_URL", "")
+    if configured.startswith("postgresql"):
+        url, drop = _postgres_scratch(configured)
+        try:
+            command.upgrade(alembic_config(url), "head")
+            yield url
+        finally:
+            drop()
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'test.db'}"
+        command.upgrade(alembic_config(url), "head")
+        yield url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        environment="test",
+        database_url=database_url,
+        secret_key="test-secret-key-that-is-long-enough-for-hs256",
+        # Cheaper Argon2id for speed: same algorithm, smaller cost.
+        argon2_time_cost=1,
+        argon2_memory_cost=1024,
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+        engine = application.state.db.engine
+        async with engine.begin() as conn:
+            tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+            if engine.dialect.name == "postgresql":
+                await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    await conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+def auth(token: str, scheme: str = "Token") -> dict[str, str]:
+    return {"Authorization": f"{scheme} {token}"}
+
+
+async def register(client: httpx.AsyncClient, username: str) -> str:
+    response = await client.post(
+        "/api/users",
+        json={
+            "user": {"username": username, "email": f"{username}@example.com", "password": PASSWORD}
+        },
+    )
+    assert response.status_code == 201, response.text
+    token: str = response.json()["user"]["token"]
+    return token
+
+
+async def create_article(
+    client: httpx.AsyncClient, token: str, title: str = "Hello world", **fields: Any
+) -> dict[str, Any]:
+    payload = {"title": title, "description": "about it", "body": "the body", **fields}
+    response = await client.post("/api/articles", json={"article": payload}, headers=auth(token))
+    assert response.status_code == 201, response.text
+    article: dict[str, Any] = response.json()["article"]
+    return article
+
+
+class StatementCounter:
+    """Counts the SQL statements (not BEGIN/COMMIT) the app's engine runs."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.split(None, 1)[0].upper() in {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"}:
+            self.statements.append(statement)
+
+    @contextmanager
+    def counting(self) -> Iterator[list[str]]:
+        self.statements = []
+        yield self.statements
+
+
+@pytest.fixture
+def sql(app: Any) -> Iterator[StatementCounter]:
+    counter = StatementCounter()
+    engine = app.state.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(engine, "before_cursor_execute", counter)
