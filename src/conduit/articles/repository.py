@@ -13,8 +13,6 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Row,
-    Select,
     bindparam,
     delete,
     exists,
@@ -29,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from conduit.articles.models import Article, ArticleTag, Favorite, Tag
+from conduit.core.db import AnyRow, AnySelect
 from conduit.core.upsert import insert_ignore
 from conduit.users.models import Follow, User
 
@@ -57,7 +56,7 @@ def _viewer_flags(viewer_id: int | None) -> tuple[Any, Any]:
     return favorited, Follow.is_following(viewer_id, User.id)
 
 
-def _view_query(viewer_id: int | None, *, with_body: bool) -> Select[Any]:
+def _view_query(viewer_id: int | None, *, with_body: bool) -> AnySelect:
     favorited, following = _viewer_flags(viewer_id)
     columns = [
         Article.id,
@@ -78,7 +77,7 @@ def _view_query(viewer_id: int | None, *, with_body: bool) -> Select[Any]:
     return select(*columns).join(User, User.id == Article.author_id)
 
 
-def _apply_filter(stmt: Select[Any], where: ArticleFilter) -> Select[Any]:
+def _apply_filter(stmt: AnySelect, where: ArticleFilter) -> AnySelect:
     if where.tag is not None:
         stmt = stmt.where(
             Article.id.in_(
@@ -115,7 +114,7 @@ class ArticleRepository:
 
     async def list_page(
         self, where: ArticleFilter, viewer_id: int | None, *, limit: int, offset: int
-    ) -> Sequence[Row[Any]]:
+    ) -> Sequence[AnyRow]:
         stmt = (
             _apply_filter(_view_query(viewer_id, with_body=False), where)
             .order_by(Article.created_at.desc(), Article.id.desc())
@@ -132,11 +131,11 @@ class ArticleRepository:
         )
         return int((await self.session.execute(stmt)).scalar_one())
 
-    async def get_view(self, article_id: int, viewer_id: int | None) -> Row[Any] | None:
+    async def get_view(self, article_id: int, viewer_id: int | None) -> AnyRow | None:
         stmt = _view_query(viewer_id, with_body=True).where(Article.id == article_id)
         return (await self.session.execute(stmt)).first()
 
-    async def get_view_by_slug(self, slug: str, viewer_id: int | None) -> Row[Any] | None:
+    async def get_view_by_slug(self, slug: str, viewer_id: int | None) -> AnyRow | None:
         stmt = _view_query(viewer_id, with_body=True).where(Article.slug == slug)
         return (await self.session.execute(stmt)).first()
 

@@ -24,12 +24,11 @@ from conduit.core.schemas import SLUG_MAX, TAG_MAX, USERNAME_MAX, CleanStr
 router = APIRouter()
 
 SlugPath = Annotated[CleanStr, Path(min_length=1, max_length=SLUG_MAX, description="Article slug.")]
-ARTICLES = ["Articles"]
 
 
 @router.get(
     "/articles",
-    tags=ARTICLES,
+    tags=["Articles"],
     summary="Get recent articles globally",
     description="Newest first. Filters combine. Auth is optional.",
     operation_id="GetArticles",
@@ -54,7 +53,7 @@ async def list_articles(
 
 @router.get(
     "/articles/feed",
-    tags=ARTICLES,
+    tags=["Articles"],
     summary="Get recent articles from users you follow",
     operation_id="GetArticlesFeed",
     responses=error_responses(401, 422),
@@ -69,7 +68,7 @@ async def feed(
 @router.post(
     "/articles",
     status_code=status.HTTP_201_CREATED,
-    tags=ARTICLES,
+    tags=["Articles"],
     summary="Create an article",
     operation_id="CreateArticle",
     dependencies=[JSON_BODY],
@@ -83,7 +82,7 @@ async def create_article(
 
 @router.get(
     "/articles/{slug}",
-    tags=ARTICLES,
+    tags=["Articles"],
     summary="Get an article",
     operation_id="GetArticle",
     responses=error_responses(401, 404, 422),
@@ -96,7 +95,7 @@ async def get_article(
 
 @router.put(
     "/articles/{slug}",
-    tags=ARTICLES,
+    tags=["Articles"],
     summary="Update an article",
     description="Only the author may. A new title gives a new slug.",
     operation_id="UpdateArticle",
@@ -116,7 +115,7 @@ async def update_article(
 @router.delete(
     "/articles/{slug}",
     status_code=status.HTTP_204_NO_CONTENT,
-    tags=ARTICLES,
+    tags=["Articles"],
     summary="Delete an article",
     operation_id="DeleteArticle",
     responses=error_responses(401, 403, 404, 422),

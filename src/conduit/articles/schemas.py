@@ -65,10 +65,10 @@ class ArticleUpdate(CamelModel):
     Leaving `tagList` out keeps the tags; `[]` removes them all.
     """
 
-    title: Title = Field(default=None)
-    description: Description = Field(default=None)
-    body: Body = Field(default=None)
-    tag_list: TagList = Field(default=None)
+    title: Title = Field(default=None)  # type: ignore[assignment]
+    description: Description = Field(default=None)  # type: ignore[assignment]
+    body: Body = Field(default=None)  # type: ignore[assignment]
+    tag_list: TagList = Field(default=None)  # type: ignore[arg-type]
 
 
 class ArticleListItem(CamelModel):

@@ -8,7 +8,6 @@ import unicodedata
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.articles.models import Article
@@ -20,7 +19,7 @@ from conduit.articles.schemas import (
     ArticleUpdate,
     MultipleArticlesResponse,
 )
-from conduit.core.db import utcnow
+from conduit.core.db import AnyRow, utcnow
 from conduit.core.errors import Conflict, Forbidden, NotFound
 from conduit.core.pagination import Page
 from conduit.users.schemas import ProfileRead
@@ -41,7 +40,7 @@ def _with_suffix(base: str) -> str:
     return f"{base}-{secrets.token_hex(4)}"
 
 
-def _author(row: Row[Any]) -> ProfileRead:
+def _author(row: AnyRow) -> ProfileRead:
     return ProfileRead(
         username=row.author_username,
         bio=row.author_bio,
@@ -50,7 +49,7 @@ def _author(row: Row[Any]) -> ProfileRead:
     )
 
 
-def _fields(row: Row[Any], tags: list[str]) -> dict[str, Any]:
+def _fields(row: AnyRow, tags: list[str]) -> dict[str, Any]:
     return {
         "slug": row.slug,
         "title": row.title,
@@ -91,7 +90,7 @@ class ArticleService:
             raise NotFound("article")
         return await self._read(row)
 
-    async def _read(self, row: Row[Any]) -> ArticleRead:
+    async def _read(self, row: AnyRow) -> ArticleRead:
         tags = await self.articles.tags_for([row.id])
         return ArticleRead(**_fields(row, tags[row.id]), body=row.body)
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.comments.models import Comment
+from conduit.core.db import AnyRow, AnySelect
 from conduit.users.models import Follow, User
 
 
-def _view_query(viewer_id: int | None) -> Select[Any]:
+def _view_query(viewer_id: int | None) -> AnySelect:
     return select(
         Comment.id,
         Comment.body,
@@ -29,7 +30,7 @@ class CommentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def list_for_article(self, article_id: int, viewer_id: int | None) -> Sequence[Row[Any]]:
+    async def list_for_article(self, article_id: int, viewer_id: int | None) -> Sequence[AnyRow]:
         stmt = (
             _view_query(viewer_id)
             .where(Comment.article_id == article_id)
@@ -37,7 +38,7 @@ class CommentRepository:
         )
         return (await self.session.execute(stmt)).all()
 
-    async def get_view(self, comment_id: int, viewer_id: int | None) -> Row[Any]:
+    async def get_view(self, comment_id: int, viewer_id: int | None) -> AnyRow:
         stmt = _view_query(viewer_id).where(Comment.id == comment_id)
         return (await self.session.execute(stmt)).one()
 

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.articles.service import ArticleService
 from conduit.comments.repository import CommentRepository
 from conduit.comments.schemas import CommentCreate, CommentRead
-from conduit.core.db import utcnow
+from conduit.core.db import AnyRow, utcnow
 from conduit.core.errors import Forbidden, NotFound
 from conduit.users.schemas import ProfileRead
 
 
-def _read(row: Row[Any]) -> CommentRead:
+def _read(row: AnyRow) -> CommentRead:
     return CommentRead(
         id=row.id,
         created_at=row.created_at,

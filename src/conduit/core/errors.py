@@ -25,7 +25,7 @@ class DomainError(Exception):
     """Base of every error a service or repository raises on purpose."""
 
     status_code: int = 400
-    headers: Mapping[str, str] | None = None
+    headers: ClassVar[Mapping[str, str] | None] = None
 
     def __init__(self, key: str, message: str) -> None:
         super().__init__(f"{key}: {message}")

@@ -9,6 +9,7 @@ from sqlalchemy import (
     ColumnElement,
     ForeignKey,
     Index,
+    SQLColumnExpression,
     String,
     Text,
     exists,
@@ -54,7 +55,7 @@ class Follow(Base):
 
     @classmethod
     def is_following(
-        cls, viewer_id: int | None, followee: ColumnElement[int]
+        cls, viewer_id: int | None, followee: SQLColumnExpression[int]
     ) -> ColumnElement[bool]:
         """SQL: does `viewer_id` follow the user in `followee`? Always false when anonymous."""
         if viewer_id is None:

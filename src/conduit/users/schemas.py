@@ -101,9 +101,9 @@ class UserUpdate(CamelModel):
     """Every field optional; only the fields sent are changed."""
 
     # Optional, but not nullable: an explicit null is refused.
-    email: NewEmail = Field(default=None)
-    username: Username = Field(default=None)
-    password: NewPassword = Field(default=None)
+    email: NewEmail = Field(default=None)  # type: ignore[assignment]
+    username: Username = Field(default=None)  # type: ignore[assignment]
+    password: NewPassword = Field(default=None)  # type: ignore[assignment]
     bio: Bio = None
     image: ImageUrl = None
 
