@@ -1,0 +1,76 @@
+"""The `conduit` command: migrations and demo data, on a database of its own."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conduit.cli import app
+from conduit.core.config import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "cli.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{path}")
+    monkeypatch.setenv("ARGON2_MEMORY_COST", "1024")
+    monkeypatch.setenv("ARGON2_TIME_COST", "1")
+    get_settings.cache_clear()
+    yield path
+    get_settings.cache_clear()
+
+
+def tables(path: Path) -> set[str]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {name for (name,) in rows} - {"alembic_version", "sqlite_sequence"}
+
+
+def count(path: Path, table: str) -> int:
+    with sqlite3.connect(path) as conn:
+        value: int = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+    return value
+
+
+def invoke(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_db_upgrade_and_downgrade(db_file: Path) -> None:
+    invoke("db", "upgrade")
+    assert tables(db_file) == {
+        "users",
+        "follows",
+        "articles",
+        "tags",
+        "article_tags",
+        "favorites",
+        "comments",
+    }
+    invoke("db", "downgrade", "base")
+    assert tables(db_file) == set()
+
+
+def test_seed_creates_demo_data(db_file: Path) -> None:
+    invoke("db", "upgrade")
+    output = invoke("seed", "--users", "4", "--articles", "2")
+    assert "seeded 4 users" in output
+    assert count(db_file, "users") == 4
+    assert count(db_file, "articles") == 8
+    assert count(db_file, "comments") > 0
+    assert count(db_file, "favorites") > 0
+    assert count(db_file, "follows") > 0
+
+
+def test_help_lists_the_commands() -> None:
+    output = invoke("--help")
+    for name in ("serve", "db", "seed"):
+        assert name in output
