@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 
 from conduit.articles.router import router as articles_router
 from conduit.comments.router import router as comments_router
+from conduit.core.errors import AllowedMethods
 from conduit.users.router import router as users_router
+
+DOMAIN_ROUTERS = (users_router, articles_router, comments_router)
 
 
 def build_router() -> APIRouter:
     router = APIRouter()
-    router.include_router(users_router)
-    router.include_router(articles_router)
-    router.include_router(comments_router)
+    for domain_router in DOMAIN_ROUTERS:
+        router.include_router(domain_router)
     return router
 
 
 def mount_api(app: FastAPI, prefix: str) -> None:
     router = build_router()
-    app.include_router(router, prefix=prefix)
+    prefixes = (prefix, f"{prefix}/v1")
+    app.include_router(router, prefix=prefixes[0])
     # A pinned version for clients, left out of the OpenAPI document.
-    version_prefix = f"{prefix}/v1"
-    app.include_router(router, prefix=version_prefix, include_in_schema=False)
+    app.include_router(router, prefix=prefixes[1], include_in_schema=False)
+    # What a 405 lists in its Allow header.
+    allowed = AllowedMethods()
+    for domain_router in DOMAIN_ROUTERS:
+        for route in domain_router.routes:
+            if isinstance(route, APIRoute):
+                for mount in prefixes:
+                    allowed.add(mount + route.path, route.methods or ())
+    app.state.allowed_methods = allowed

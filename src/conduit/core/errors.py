@@ -7,7 +7,8 @@ submitted values, and a 500 body carries no traceback or internals.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -15,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 logger = logging.getLogger("conduit.errors")
 
@@ -161,7 +163,26 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 _HTTP_KEYS = {404: ("route", "not found"), 405: ("method", "not allowed")}
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+class AllowedMethods:
+    """Path templates and their methods, so that a 405 can list all of them (RFC 9110)."""
+
+    def __init__(self) -> None:
+        self._routes: list[tuple[re.Pattern[str], set[str]]] = []
+
+    def add(self, path: str, methods: Iterable[str]) -> None:
+        self._routes.append((compile_path(path)[0], set(methods)))
+
+    def for_path(self, path: str) -> list[str]:
+        methods: set[str] = set()
+        for pattern, known in self._routes:
+            if pattern.match(path):
+                methods |= known
+        if "GET" in methods:
+            methods.add("HEAD")
+        return sorted(methods)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     key, message = _HTTP_KEYS.get(exc.status_code, ("request", ""))
     if not message:
@@ -169,7 +190,13 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
             message = HTTPStatus(exc.status_code).phrase.lower()
         except ValueError:
             message = "failed"
-    return error_response(exc.status_code, {key: [message]}, exc.headers)
+    headers = dict(exc.headers or {})
+    allowed: AllowedMethods | None = getattr(request.app.state, "allowed_methods", None)
+    if exc.status_code == 405 and allowed is not None:
+        methods = allowed.for_path(request.url.path)
+        if methods:
+            headers["Allow"] = ", ".join(methods)
+    return error_response(exc.status_code, {key: [message]}, headers)
 
 
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
