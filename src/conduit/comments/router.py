@@ -14,14 +14,14 @@ from conduit.comments.schemas import (
 )
 from conduit.comments.service import CommentService
 from conduit.core.content import JSON_BODY
-from conduit.core.db import SessionDep
+from conduit.core.db import MAX_ID, SessionDep
 from conduit.core.openapi import error_responses
 from conduit.core.schemas import SLUG_MAX, CleanStr
 
 router = APIRouter(tags=["Comments"])
 
 SlugPath = Annotated[CleanStr, Path(min_length=1, max_length=SLUG_MAX, description="Article slug.")]
-CommentId = Annotated[int, Path(alias="id", ge=1, le=2**31 - 1, description="Comment id.")]
+CommentId = Annotated[int, Path(alias="id", ge=1, le=MAX_ID, description="Comment id.")]
 
 
 def get_comment_service(session: SessionDep) -> CommentService:

@@ -34,6 +34,8 @@ NAMING_CONVENTION = {
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 
+MAX_ID = 2**31 - 1  # primary keys are 32-bit integers
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Execution option read by the SQLite "begin" hook: writers take the write lock up front
 # (BEGIN IMMEDIATE) so that concurrent writers queue on busy_timeout instead of failing.

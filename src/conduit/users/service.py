@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.core.db import utcnow
+from conduit.core.db import MAX_ID, utcnow
 from conduit.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from conduit.core.security import InvalidToken, PasswordHasher, TokenCodec
 from conduit.users.models import User
@@ -61,7 +61,7 @@ class UserService:
             user_id = int(claims.subject)
         except (InvalidToken, ValueError):
             raise Unauthorized("token", "is invalid") from None
-        user = await self.users.get(user_id)
+        user = await self.users.get(user_id) if 0 < user_id <= MAX_ID else None
         if user is None:
             raise Unauthorized("token", "is invalid")
         return user
