@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     BigInteger,
@@ -30,6 +30,8 @@ from conduit.articles.models import Article, ArticleTag, Favorite, Tag
 from conduit.core.db import AnyRow, AnySelect
 from conduit.core.upsert import insert_ignore
 from conduit.users.models import Follow, User
+
+RowLock = Literal["share", "update"] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +165,19 @@ class ArticleRepository:
         )
         return list((await self.session.scalars(stmt)).all())
 
-    async def get_by_slug(self, slug: str) -> Article | None:
-        return (await self.session.scalars(select(Article).where(Article.slug == slug))).first()
+    async def get_by_slug(self, slug: str, *, lock: RowLock = None) -> Article | None:
+        """The article with this slug; `lock` holds its row until the transaction ends.
+
+        "share" (FOR KEY SHARE) keeps it from being deleted while rows that reference it
+        are written; "update" (FOR UPDATE) for changing or deleting it. SQLite needs
+        neither: its writers are serialised.
+        """
+        stmt = select(Article).where(Article.slug == slug)
+        if lock == "share":
+            stmt = stmt.with_for_update(read=True, key_share=True)
+        elif lock == "update":
+            stmt = stmt.with_for_update()
+        return (await self.session.scalars(stmt)).first()
 
     async def slug_exists(self, slug: str) -> bool:
         stmt = select(exists().where(Article.slug == slug))

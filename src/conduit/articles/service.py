@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.articles.models import Article
-from conduit.articles.repository import ArticleFilter, ArticleRepository
+from conduit.articles.repository import ArticleFilter, ArticleRepository, RowLock
 from conduit.articles.schemas import (
     ArticleCreate,
     ArticleListItem,
@@ -100,8 +100,8 @@ class ArticleService:
             raise NotFound("article")
         return await self._read(row)
 
-    async def require(self, slug: str) -> Article:
-        article = await self.articles.get_by_slug(slug)
+    async def require(self, slug: str, *, lock: RowLock = None) -> Article:
+        article = await self.articles.get_by_slug(slug, lock=lock)
         if article is None:
             raise NotFound("article")
         return article
@@ -139,7 +139,7 @@ class ArticleService:
         return await self._read_by_id(article_id, author_id)
 
     async def _owned(self, slug: str, user_id: int) -> Article:
-        article = await self.require(slug)
+        article = await self.require(slug, lock="update")
         if article.author_id != user_id:
             raise Forbidden("article")
         return article
@@ -168,11 +168,11 @@ class ArticleService:
         await self.articles.delete(article.id)
 
     async def favorite(self, user_id: int, slug: str) -> ArticleRead:
-        article = await self.require(slug)
+        article = await self.require(slug, lock="share")
         await self.articles.favorite(user_id, article.id)
         return await self._read_by_id(article.id, user_id)
 
     async def unfavorite(self, user_id: int, slug: str) -> ArticleRead:
-        article = await self.require(slug)
+        article = await self.require(slug, lock="share")
         await self.articles.unfavorite(user_id, article.id)
         return await self._read_by_id(article.id, user_id)

@@ -38,7 +38,7 @@ class CommentService:
         return [_read(row) for row in rows]
 
     async def add(self, slug: str, author_id: int, data: CommentCreate) -> CommentRead:
-        article = await self.articles.require(slug)
+        article = await self.articles.require(slug, lock="share")
         now = utcnow()
         comment_id = await self.comments.add(
             {
