@@ -8,6 +8,7 @@ database named in the URL is never touched.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import tempfile
 import uuid
@@ -66,6 +67,25 @@ def database_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(autouse=True)
+def no_unhandled_errors(
+    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> Iterator[None]:
+    """Fail any test during which the app logged an unhandled error (a 500), showing it.
+
+    Tests marked `server_error` cause one on purpose. A test that already failed is left
+    alone: its captured log shows the exception.
+    """
+    failed_before = request.session.testsfailed
+    yield
+    if request.node.get_closest_marker("server_error") or (
+        request.session.testsfailed > failed_before
+    ):
+        return
+    crashes = [r for r in caplog.get_records("call") if r.name == "conduit.errors"]
+    assert not crashes, "\n".join(logging.Formatter().format(r) for r in crashes)
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings(
@@ -99,6 +119,22 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         yield c
+
+
+@pytest.fixture
+async def alice(client: httpx.AsyncClient) -> str:
+    """A signed-up user's token (the author, where a test needs one)."""
+    return await register(client, "alice")
+
+
+@pytest.fixture
+async def bob(client: httpx.AsyncClient) -> str:
+    return await register(client, "bob")
+
+
+@pytest.fixture
+async def carol(client: httpx.AsyncClient) -> str:
+    return await register(client, "carol")
 
 
 def auth(token: str, scheme: str = "Token") -> dict[str, str]:

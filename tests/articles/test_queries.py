@@ -10,7 +10,8 @@ Measured (statements per request, BEGIN/COMMIT not counted):
 | GET /api/articles/{slug}/comments (5/120) | 2         | 3         |
 
 A list is: the page (author, following, favorited and favoritesCount by join and subquery),
-the page's tags, and the total. Signing in adds the lookup of the token's user.
+the page's tags, and the total (skipped when a partial page already tells it; the pages
+measured here are full). Signing in adds the lookup of the token's user.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import auth, create_article, register
+from tests.conftest import auth, create_article
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 MISSING_TOKEN = {"errors": {"token": ["is missing"]}}
@@ -95,21 +95,6 @@ async def count_rows(app: Any, table: str) -> int:
 
 
 # --- fixtures -------------------------------------------------------------------
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> str:
-    return await register(client, "alice")
-
-
-@pytest.fixture
-async def bob(client: httpx.AsyncClient) -> str:
-    return await register(client, "bob")
-
-
-@pytest.fixture
-async def carol(client: httpx.AsyncClient) -> str:
-    return await register(client, "carol")
 
 
 # --- POST /api/articles ------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import auth, create_article, register
+from tests.conftest import auth, create_article
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 MISSING_TOKEN = {"errors": {"token": ["is missing"]}}
@@ -62,23 +62,6 @@ async def comment_ids(client: httpx.AsyncClient, slug: str) -> list[int]:
 
 
 # --- fixtures -------------------------------------------------------------------
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> str:
-    """The article's author."""
-    return await register(client, "alice")
-
-
-@pytest.fixture
-async def bob(client: httpx.AsyncClient) -> str:
-    """A commenter."""
-    return await register(client, "bob")
-
-
-@pytest.fixture
-async def carol(client: httpx.AsyncClient) -> str:
-    return await register(client, "carol")
 
 
 @pytest.fixture
