@@ -1056,7 +1056,7 @@ async def test_signed_token_for_a_user_that_cannot_exist_is_401(
     app: Any, client: httpx.AsyncClient, subject: str
 ) -> None:
     """Even a correctly signed token must not reach the database with an impossible id."""
-    token = TokenCodec(app.state.settings).encode(subject)
+    token = TokenCodec(app.state.settings).encode(subject, session_id="0" * 32)
     check(await client.get("/api/user", headers=auth(token)), 401, "token", "is invalid")
 
 

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from conduit.cli import app
 from conduit.core.config import get_settings
+from conduit.models import Base
 
 runner = CliRunner()
 
@@ -46,15 +47,7 @@ def invoke(*args: str) -> str:
 
 def test_db_upgrade_and_downgrade(db_file: Path) -> None:
     invoke("db", "upgrade")
-    assert tables(db_file) == {
-        "users",
-        "follows",
-        "articles",
-        "tags",
-        "article_tags",
-        "favorites",
-        "comments",
-    }
+    assert tables(db_file) == set(Base.metadata.tables)
     invoke("db", "downgrade", "base")
     assert tables(db_file) == set()
 

@@ -30,7 +30,17 @@ from tests.conftest import _postgres_scratch
 
 T = TypeVar("T")
 
-APP_TABLES = {"users", "follows", "articles", "tags", "article_tags", "favorites", "comments"}
+APP_TABLES = {
+    "users",
+    "follows",
+    "articles",
+    "tags",
+    "article_tags",
+    "favorites",
+    "comments",
+    "sessions",
+    "refresh_tokens",
+}
 
 
 @pytest.fixture

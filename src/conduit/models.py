@@ -1,8 +1,20 @@
 """Every domain's models, imported in one place for Alembic and the mapper registry."""
 
 from conduit.articles.models import Article, ArticleTag, Favorite, Tag
+from conduit.auth.models import AuthSession, RefreshToken
 from conduit.comments.models import Comment
 from conduit.core.db import Base
 from conduit.users.models import Follow, User
 
-__all__ = ["Article", "ArticleTag", "Base", "Comment", "Favorite", "Follow", "Tag", "User"]
+__all__ = [
+    "Article",
+    "ArticleTag",
+    "AuthSession",
+    "Base",
+    "Comment",
+    "Favorite",
+    "Follow",
+    "RefreshToken",
+    "Tag",
+    "User",
+]

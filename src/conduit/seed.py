@@ -8,6 +8,7 @@ from rich.progress import Progress
 
 from conduit.articles.schemas import ArticleCreate
 from conduit.articles.service import ArticleService
+from conduit.auth.service import AuthService
 from conduit.comments.schemas import CommentCreate
 from conduit.comments.service import CommentService
 from conduit.core.config import Settings
@@ -63,7 +64,7 @@ async def seed_database(settings: Settings, *, users: int, articles: int, passwo
             for n in range(users):
                 name = f"demo{suffix}_{n}"
                 async with db.session() as session:
-                    await UserService(session, passwords, tokens).register(
+                    await UserService(session, passwords, AuthService(session, tokens)).register(
                         UserCreate(username=name, email=f"{name}@example.com", password=password)
                     )
                 names.append(name)
@@ -71,7 +72,7 @@ async def seed_database(settings: Settings, *, users: int, articles: int, passwo
 
             task = progress.add_task("articles", total=users * articles)
             async with db.session() as session:
-                user_service = UserService(session, passwords, tokens)
+                user_service = UserService(session, passwords, AuthService(session, tokens))
                 article_service = ArticleService(session)
                 comment_service = CommentService(session)
                 ids = {}

@@ -27,6 +27,8 @@ class Article(Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Soft delete: a deleted article disappears everywhere but keeps its slug reserved.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Tag(Base):

@@ -2,19 +2,23 @@
 
 `Authorization: Token <jwt>` (RealWorld) and `Authorization: Bearer <jwt>` are both
 accepted. Missing credentials on a protected route answer 401 `token: is missing`;
-present but unusable credentials answer 401 `token: is invalid`, on every route.
+present but unusable credentials (forged, expired, of an ended session or a deactivated
+user) answer 401 `token: is invalid`, on every route.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends
-from fastapi.security import APIKeyHeader
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
-from conduit.core.errors import Unauthorized
-from conduit.users.dependencies import UserServiceDep
+from conduit.auth.service import AuthService
+from conduit.core.db import SessionDep
+from conduit.core.errors import Forbidden, Unauthorized
+from conduit.core.permissions import Actor, Permission, Role
 from conduit.users.models import User
 
 _SCHEMES = frozenset({"token", "bearer"})
@@ -25,16 +29,33 @@ authorization_header = APIKeyHeader(
     description="`Token <jwt>` or `Bearer <jwt>`, the token from login or registration.",
     auto_error=False,
 )
+# Documents the OAuth2 password flow so that Swagger UI's "Authorize" button can log in.
+# The header itself is read by `authorization_header` above.
+oauth2_password = OAuth2PasswordBearer(
+    tokenUrl="/api/auth/token", scheme_name="OAuth2", auto_error=False
+)
+
+
+def get_auth_service(request: Request, session: SessionDep) -> AuthService:
+    return AuthService(session, request.app.state.tokens)
+
+
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
     user: User
     token: str
+    session_id: str
 
     @property
     def user_id(self) -> int:
         return self.user.id
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(id=self.user.id, role=Role(self.user.role))
 
 
 def _parse(header: str) -> str:
@@ -46,13 +67,15 @@ def _parse(header: str) -> str:
 
 
 async def _optional_principal(
-    users: UserServiceDep,
+    auth: AuthServiceDep,
     header: Annotated[str | None, Depends(authorization_header)],
+    _documented: Annotated[str | None, Depends(oauth2_password)],
 ) -> Principal | None:
     if header is None or not header.strip():
         return None
     token = _parse(header)
-    return Principal(user=await users.authenticate(token), token=token)
+    found = await auth.authenticate(token)
+    return Principal(user=found.user, token=token, session_id=found.session_id)
 
 
 async def _required_principal(
@@ -69,3 +92,14 @@ OptionalPrincipal = Annotated[Principal | None, Depends(_optional_principal)]
 
 def viewer_id(principal: Principal | None) -> int | None:
     return None if principal is None else principal.user_id
+
+
+def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency: the caller, who must hold `permission` (403 otherwise)."""
+
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.actor.can(permission):
+            raise Forbidden("role", "forbidden")
+        return principal
+
+    return check

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     api_prefix: str = "/api"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     access_token_ttl: int = Field(default=900, gt=0, le=31 * 24 * 3600)
+    refresh_token_ttl: int = Field(default=30 * 24 * 3600, gt=0)
     jwt_algorithm: str = "HS256"
 
     # Connection pool (PostgreSQL); SQLite uses the driver's defaults.

@@ -21,6 +21,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
 from conduit.core.config import Settings
+from conduit.core.errors import DomainError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -70,7 +71,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, foreign_keys: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy, not the driver, emit BEGIN (needed for SAVEPOINT and IMMEDIATE).
@@ -78,7 +79,7 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -88,11 +89,13 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, migrating: bool = False) -> AsyncEngine:
+    """The engine for `settings`. `migrating`: SQLite foreign keys off, as Alembic's batch
+    mode needs (rebuilding a table must not cascade deletes into the tables that refer to it)."""
     url = settings.database_url
     if settings.is_sqlite:
         engine = create_async_engine(url, echo=settings.db_echo)
-        _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
+        _configure_sqlite(engine, settings.sqlite_busy_timeout_ms, foreign_keys=not migrating)
         return engine
     return create_async_engine(
         url,
@@ -126,6 +129,9 @@ class Database:
             try:
                 yield session
                 await session.commit()
+            except DomainError as exc:
+                await (session.commit() if exc.keep_changes else session.rollback())
+                raise
             except BaseException:
                 await session.rollback()
                 raise
@@ -144,13 +150,6 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield s
 
 
-async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with get_database(request).session(write=False) as s:
-        yield s
-
-
 # scope="function": the commit happens before the response is sent, so a failed
 # commit reaches the client as an error, never as a success.
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
-# For unsafe-method endpoints that only read (login): no SQLite write lock is taken.
-ReadSessionDep = Annotated[AsyncSession, Depends(_read_session, scope="function")]

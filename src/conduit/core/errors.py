@@ -29,9 +29,12 @@ class DomainError(Exception):
     status_code: int = 400
     headers: ClassVar[Mapping[str, str] | None] = None
 
-    def __init__(self, key: str, message: str) -> None:
+    def __init__(self, key: str, message: str, *, keep_changes: bool = False) -> None:
         super().__init__(f"{key}: {message}")
         self.errors: dict[str, list[str]] = {key: [message]}
+        # A refusal that must still record something (e.g. revoking a session on token
+        # reuse): the request's transaction is committed instead of rolled back.
+        self.keep_changes = keep_changes
 
     @classmethod
     def many(cls, errors: ErrorMap) -> DomainError:

@@ -51,6 +51,7 @@ class InvalidToken(Exception):
 @dataclass(frozen=True, slots=True)
 class TokenClaims:
     subject: str
+    session_id: str
     issued_at: datetime
     expires_at: datetime
 
@@ -64,15 +65,17 @@ class TokenCodec:
         self._key = settings.secret_key
         self._algorithm = settings.jwt_algorithm
         self._ttl = timedelta(seconds=settings.access_token_ttl)
+        self.refresh_ttl = timedelta(seconds=settings.refresh_token_ttl)
 
     @property
     def ttl_seconds(self) -> int:
         return int(self._ttl.total_seconds())
 
-    def encode(self, subject: str, *, now: datetime | None = None) -> str:
+    def encode(self, subject: str, session_id: str, *, now: datetime | None = None) -> str:
         issued = now or datetime.now(UTC)
         payload: dict[str, Any] = {
             "sub": subject,
+            "sid": session_id,
             "iat": issued,
             "nbf": issued,
             "exp": issued + self._ttl,
@@ -88,14 +91,19 @@ class TokenCodec:
                 self._key,
                 algorithms=[self._algorithm],
                 issuer=TOKEN_ISSUER,
-                options={"require": ["exp", "iat", "sub", "iss"]},
+                options={"require": ["exp", "iat", "sub", "iss", "sid"]},
             )
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise InvalidToken(str(exc)) from None
-        if payload.get("typ") != "access" or not isinstance(payload.get("sub"), str):
+        if (
+            payload.get("typ") != "access"
+            or not isinstance(payload.get("sub"), str)
+            or not isinstance(payload.get("sid"), str)
+        ):
             raise InvalidToken("not an access token")
         return TokenClaims(
             subject=payload["sub"],
+            session_id=payload["sid"],
             issued_at=datetime.fromtimestamp(payload["iat"], UTC),
             expires_at=datetime.fromtimestamp(payload["exp"], UTC),
         )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy.engine import Connection
 
 from conduit.core.config import get_settings
-from conduit.core.db import create_engine
+from conduit.core.db import UTCDateTime, create_engine
 from conduit.models import Base
 
 config = context.config
@@ -19,6 +20,13 @@ def _database_url() -> str:
     return config.attributes.get("database_url") or get_settings().database_url
 
 
+def _render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+    """Render the app's column types as plain SQLAlchemy ones in new migrations."""
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _configure(connection: Connection | None = None, url: str | None = None) -> None:
     context.configure(
         connection=connection,
@@ -27,6 +35,7 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         render_as_batch=True,  # SQLite cannot ALTER most things; batch mode rebuilds tables
         compare_type=True,
         literal_binds=connection is None,
+        render_item=_render_item,
     )
 
 
@@ -44,7 +53,7 @@ def _run_sync(connection: Connection) -> None:
 
 async def run_migrations_online() -> None:
     settings = get_settings().model_copy(update={"database_url": _database_url()})
-    engine = create_engine(settings)
+    engine = create_engine(settings, migrating=True)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run_sync)

@@ -6,19 +6,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from conduit.core.db import ReadSessionDep, SessionDep
+from conduit.auth.dependencies import AuthServiceDep
+from conduit.core.db import SessionDep
 from conduit.users.service import UserService
 
 
-def get_user_service(request: Request, session: SessionDep) -> UserService:
-    state = request.app.state
-    return UserService(session, state.passwords, state.tokens)
-
-
-def get_login_service(request: Request, session: ReadSessionDep) -> UserService:
-    state = request.app.state
-    return UserService(session, state.passwords, state.tokens)
+def get_user_service(request: Request, session: SessionDep, auth: AuthServiceDep) -> UserService:
+    return UserService(session, request.app.state.passwords, auth)
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
-LoginServiceDep = Annotated[UserService, Depends(get_login_service)]

@@ -15,21 +15,26 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from conduit.core.db import Base, UTCDateTime, utcnow
+from conduit.core.permissions import Role
 from conduit.core.schemas import EMAIL_MAX, IMAGE_MAX, USERNAME_MAX
 
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('user', 'moderator', 'admin')", name="role"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(USERNAME_MAX), unique=True)
     email: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     bio: Mapped[str | None] = mapped_column(Text)
     image: Mapped[str | None] = mapped_column(String(IMAGE_MAX))
+    role: Mapped[str] = mapped_column(String(16), default=Role.USER, server_default=Role.USER)
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

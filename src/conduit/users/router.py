@@ -10,13 +10,14 @@ from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, viewe
 from conduit.core.content import JSON_BODY
 from conduit.core.openapi import error_responses
 from conduit.core.schemas import USERNAME_MAX, CleanStr
-from conduit.users.dependencies import LoginServiceDep, UserServiceDep
+from conduit.users.dependencies import UserServiceDep
 from conduit.users.schemas import (
     LoginRequest,
     NewUserRequest,
     ProfileResponse,
     UpdateUserRequest,
     UserResponse,
+    UserSessionResponse,
 )
 from conduit.users.service import user_read
 
@@ -35,8 +36,8 @@ UsernamePath = Annotated[
     dependencies=[JSON_BODY],
     responses=error_responses(409, 415, 422),
 )
-async def register(body: NewUserRequest, users: UserServiceDep) -> UserResponse:
-    return UserResponse(user=await users.register(body.user))
+async def register(body: NewUserRequest, users: UserServiceDep) -> UserSessionResponse:
+    return UserSessionResponse(user=await users.register(body.user))
 
 
 @router.post(
@@ -45,10 +46,10 @@ async def register(body: NewUserRequest, users: UserServiceDep) -> UserResponse:
     summary="Existing user login",
     operation_id="Login",
     dependencies=[JSON_BODY],
-    responses=error_responses(401, 415, 422),
+    responses=error_responses(401, 403, 415, 422),
 )
-async def login(body: LoginRequest, users: LoginServiceDep) -> UserResponse:
-    return UserResponse(user=await users.login(body.user))
+async def login(body: LoginRequest, users: UserServiceDep) -> UserSessionResponse:
+    return UserSessionResponse(user=await users.login(body.user))
 
 
 @router.get(

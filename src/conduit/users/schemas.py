@@ -116,6 +116,12 @@ class UserRead(CamelModel):
     image: str | None
 
 
+class UserSessionRead(UserRead):
+    """Registration and login also hand out the session's refresh token."""
+
+    refresh_token: str = Field(description="Opaque; exchange it at /api/auth/refresh.")
+
+
 class ProfileRead(CamelModel):
     username: str
     bio: str | None
@@ -137,6 +143,10 @@ class UpdateUserRequest(CamelModel):
 
 class UserResponse(CamelModel):
     user: UserRead
+
+
+class UserSessionResponse(CamelModel):
+    user: UserSessionRead
 
 
 class ProfileResponse(CamelModel):

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.core.db import MAX_ID, utcnow
+from conduit.auth.service import AuthService, TokenPair
+from conduit.core.db import utcnow
 from conduit.core.errors import Conflict, Forbidden, NotFound, Unauthorized
-from conduit.core.security import InvalidToken, PasswordHasher, TokenCodec
+from conduit.core.security import PasswordHasher
 from conduit.users.models import User
 from conduit.users.repository import UserRepository
-from conduit.users.schemas import ProfileRead, UserCreate, UserLogin, UserRead, UserUpdate
+from conduit.users.schemas import (
+    ProfileRead,
+    UserCreate,
+    UserLogin,
+    UserRead,
+    UserSessionRead,
+    UserUpdate,
+)
 
 
 def user_read(user: User, token: str) -> UserRead:
@@ -22,13 +30,17 @@ def profile_read(user: User, following: bool) -> ProfileRead:
     return ProfileRead(username=user.username, bio=user.bio, image=user.image, following=following)
 
 
+def _with_session(user: User, pair: TokenPair) -> UserSessionRead:
+    return UserSessionRead(
+        **user_read(user, pair.access_token).model_dump(), refresh_token=pair.refresh_token
+    )
+
+
 class UserService:
-    def __init__(
-        self, session: AsyncSession, passwords: PasswordHasher, tokens: TokenCodec
-    ) -> None:
+    def __init__(self, session: AsyncSession, passwords: PasswordHasher, auth: AuthService) -> None:
         self.users = UserRepository(session)
         self.passwords = passwords
-        self.tokens = tokens
+        self.auth = auth
 
     async def _ensure_available(
         self, *, username: str | None, email: str | None, exclude_id: int | None = None
@@ -37,7 +49,7 @@ class UserService:
         if taken:
             raise Conflict.many({field: ["has already been taken"] for field in taken})
 
-    async def register(self, data: UserCreate) -> UserRead:
+    async def register(self, data: UserCreate) -> UserSessionRead:
         # Hash first: no database lock is held while Argon2 runs, and a taken address
         # costs the same time as a free one.
         password_hash = await self.passwords.hash(data.password)
@@ -45,26 +57,26 @@ class UserService:
         user = await self.users.add(
             User(username=data.username, email=data.email, password_hash=password_hash)
         )
-        return user_read(user, self.tokens.encode(str(user.id)))
+        return _with_session(user, await self.auth.start_session(user))
 
-    async def login(self, data: UserLogin) -> UserRead:
-        user = await self.users.get_by_email(data.email)
-        valid = await self.passwords.verify(data.password, user.password_hash if user else None)
+    async def check_credentials(self, email: str, password: str) -> User:
+        """The account these credentials open: 401 alike for an unknown e-mail and a wrong
+        password (same body, same Argon2 work), 403 for a deactivated account."""
+        user = await self.users.get_by_email(email.lower())
+        valid = await self.passwords.verify(password, user.password_hash if user else None)
         if user is None or not valid:
             raise Unauthorized("credentials", "invalid")
-        return user_read(user, self.tokens.encode(str(user.id)))
-
-    async def authenticate(self, token: str) -> User:
-        """The user a valid access token belongs to; 401 when the account is gone."""
-        try:
-            claims = self.tokens.decode(token)
-            user_id = int(claims.subject)
-        except (InvalidToken, ValueError):
-            raise Unauthorized("token", "is invalid") from None
-        user = await self.users.get(user_id) if 0 < user_id <= MAX_ID else None
-        if user is None:
-            raise Unauthorized("token", "is invalid")
+        if not user.active:
+            raise Forbidden("user", "is deactivated")
         return user
+
+    async def login(self, data: UserLogin) -> UserSessionRead:
+        user = await self.check_credentials(data.email, data.password)
+        return _with_session(user, await self.auth.start_session(user))
+
+    async def login_pair(self, email: str, password: str) -> TokenPair:
+        user = await self.check_credentials(email, password)
+        return await self.auth.start_session(user)
 
     async def update(self, user: User, data: UserUpdate, token: str) -> UserRead:
         changes = data.model_dump(exclude_unset=True)

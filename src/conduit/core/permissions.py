@@ -1,0 +1,40 @@
+"""Roles and what each may do: the permission map, in code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    USER = "user"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    DELETE_ANY_ARTICLE = "delete_any_article"
+    DELETE_ANY_COMMENT = "delete_any_comment"
+    RESTORE_ARTICLE = "restore_article"
+    MANAGE_USERS = "manage_users"
+
+
+_MODERATION = frozenset(
+    {Permission.DELETE_ANY_ARTICLE, Permission.DELETE_ANY_COMMENT, Permission.RESTORE_ARTICLE}
+)
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.USER: frozenset(),
+    Role.MODERATOR: _MODERATION,
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting, as services need it: an id for ownership, a role for permissions."""
+
+    id: int
+    role: Role = Role.USER
+
+    def can(self, permission: Permission) -> bool:
+        return permission in ROLE_PERMISSIONS[self.role]
