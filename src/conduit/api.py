@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
+from conduit.admin.router import router as admin_router
 from conduit.articles.router import router as articles_router
 from conduit.auth.router import router as auth_router
 from conduit.comments.router import router as comments_router
 from conduit.core.errors import AllowedMethods
 from conduit.users.router import router as users_router
 
-DOMAIN_ROUTERS = (users_router, articles_router, comments_router, auth_router)
+DOMAIN_ROUTERS = (users_router, articles_router, comments_router, auth_router, admin_router)
 
 
 def build_router() -> APIRouter:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from importlib.resources import files
 from typing import Annotated
 
@@ -12,7 +13,12 @@ from alembic.config import Config
 
 from conduit.core.config import get_settings
 
-app = typer.Typer(help="Conduit: the RealWorld API backend.", no_args_is_help=True)
+# No local variables in tracebacks: they could hold a password or a token.
+app = typer.Typer(
+    help="Conduit: the RealWorld API backend.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 db_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -68,6 +74,29 @@ def serve(
         server_header=False,
         timeout_graceful_shutdown=30,
     )
+
+
+@app.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(help="The admin's e-mail.")],
+    username: Annotated[str, typer.Option(help="The admin's username.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create a user with the admin role (the password is prompted for, or read from stdin)."""
+    from conduit.users.admin import create_admin_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        asyncio.run(create_admin_user(get_settings(), email, username, password))
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"admin {username} created")
 
 
 @app.command()

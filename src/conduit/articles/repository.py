@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -76,7 +77,11 @@ def _view_query(viewer_id: int | None, *, with_body: bool) -> AnySelect:
     ]
     if with_body:
         columns.append(Article.body)
-    return select(*columns).join(User, User.id == Article.author_id)
+    return (
+        select(*columns)
+        .join(User, User.id == Article.author_id)
+        .where(Article.deleted_at.is_(None))
+    )
 
 
 def _apply_filter(stmt: AnySelect, where: ArticleFilter) -> AnySelect:
@@ -128,7 +133,10 @@ class ArticleRepository:
 
     async def count(self, where: ArticleFilter) -> int:
         stmt = _apply_filter(
-            select(func.count()).select_from(Article).join(User, User.id == Article.author_id),
+            select(func.count())
+            .select_from(Article)
+            .join(User, User.id == Article.author_id)
+            .where(Article.deleted_at.is_(None)),
             where,
         )
         return int((await self.session.execute(stmt)).scalar_one())
@@ -160,19 +168,26 @@ class ArticleRepository:
         stmt = (
             select(Tag.name)
             .join(ArticleTag, ArticleTag.tag_id == Tag.id)
+            .join(Article, Article.id == ArticleTag.article_id)
+            .where(Article.deleted_at.is_(None))
             .group_by(Tag.id, Tag.name)
             .order_by(uses.desc(), Tag.name)
         )
         return list((await self.session.scalars(stmt)).all())
 
-    async def get_by_slug(self, slug: str, *, lock: RowLock = None) -> Article | None:
-        """The article with this slug; `lock` holds its row until the transaction ends.
+    async def get_by_slug(
+        self, slug: str, *, lock: RowLock = None, deleted: bool = False
+    ) -> Article | None:
+        """The live (or, with `deleted`, the soft-deleted) article with this slug.
+
+        `lock` holds its row until the transaction ends.
 
         "share" (FOR KEY SHARE) keeps it from being deleted while rows that reference it
         are written; "update" (FOR UPDATE) for changing or deleting it. SQLite needs
         neither: its writers are serialised.
         """
-        stmt = select(Article).where(Article.slug == slug)
+        gone = Article.deleted_at.is_not(None) if deleted else Article.deleted_at.is_(None)
+        stmt = select(Article).where(Article.slug == slug, gone)
         if lock == "share":
             stmt = stmt.with_for_update(read=True, key_share=True)
         elif lock == "update":
@@ -180,6 +195,7 @@ class ArticleRepository:
         return (await self.session.scalars(stmt)).first()
 
     async def slug_exists(self, slug: str) -> bool:
+        """Taken by any article, deleted ones included: a deleted article's slug stays reserved."""
         stmt = select(exists().where(Article.slug == slug))
         return bool((await self.session.execute(stmt)).scalar_one())
 
@@ -219,9 +235,11 @@ class ArticleRepository:
             insert(ArticleTag), [{"article_id": article_id, "tag_id": t} for t in tag_ids]
         )
 
-    async def delete(self, article_id: int) -> None:
-        # Tags, favorites and comments go with it (ON DELETE CASCADE).
-        await self.session.execute(delete(Article).where(Article.id == article_id))
+    async def set_deleted(self, article_id: int, deleted_at: datetime | None) -> None:
+        """Soft delete (or restore): the row, its tags, favorites and comments are kept."""
+        await self.session.execute(
+            update(Article).where(Article.id == article_id).values(deleted_at=deleted_at)
+        )
 
     async def favorite(self, user_id: int, article_id: int) -> None:
         stmt = insert_ignore(self.session, Favorite).values(user_id=user_id, article_id=article_id)

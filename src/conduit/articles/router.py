@@ -108,7 +108,7 @@ async def update_article(
     principal: CurrentPrincipal,
     articles: ArticleServiceDep,
 ) -> SingleArticleResponse:
-    article = await articles.update(principal.user_id, slug, body.article)
+    article = await articles.update(principal.actor, slug, body.article)
     return SingleArticleResponse(article=article)
 
 
@@ -117,13 +117,14 @@ async def update_article(
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["Articles"],
     summary="Delete an article",
+    description="By its author, a moderator or an admin. The slug stays reserved.",
     operation_id="DeleteArticle",
     responses=error_responses(401, 403, 404, 422),
 )
 async def delete_article(
     slug: SlugPath, principal: CurrentPrincipal, articles: ArticleServiceDep
 ) -> Response:
-    await articles.delete(principal.user_id, slug)
+    await articles.delete(principal.actor, slug)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -22,6 +22,7 @@ from conduit.articles.schemas import (
 from conduit.core.db import AnyRow, utcnow
 from conduit.core.errors import Conflict, Forbidden, NotFound
 from conduit.core.pagination import Page
+from conduit.core.permissions import Actor, Permission
 from conduit.users.schemas import ProfileRead
 
 SLUG_BASE_MAX = 200
@@ -138,14 +139,17 @@ class ArticleService:
         await self.articles.set_tags(article_id, data.tag_list)
         return await self._read_by_id(article_id, author_id)
 
-    async def _owned(self, slug: str, user_id: int) -> Article:
+    async def _owned(
+        self, slug: str, actor: Actor, moderation: Permission | None = None
+    ) -> Article:
+        """The article, if `actor` wrote it (or holds `moderation`); 404 before 403."""
         article = await self.require(slug, lock="update")
-        if article.author_id != user_id:
+        if article.author_id != actor.id and not (moderation and actor.can(moderation)):
             raise Forbidden("article")
         return article
 
-    async def update(self, user_id: int, slug: str, data: ArticleUpdate) -> ArticleRead:
-        article = await self._owned(slug, user_id)
+    async def update(self, actor: Actor, slug: str, data: ArticleUpdate) -> ArticleRead:
+        article = await self._owned(slug, actor)
         changes = data.model_dump(exclude_unset=True)
         tag_list = changes.pop("tag_list", None)
         # updatedAt always moves forward, even within the same millisecond.
@@ -161,11 +165,19 @@ class ArticleService:
             raise Conflict("slug")
         if tag_list is not None:
             await self.articles.set_tags(article.id, tag_list)
-        return await self._read_by_id(article.id, user_id)
+        return await self._read_by_id(article.id, actor.id)
 
-    async def delete(self, user_id: int, slug: str) -> None:
-        article = await self._owned(slug, user_id)
-        await self.articles.delete(article.id)
+    async def delete(self, actor: Actor, slug: str) -> None:
+        """Soft delete, by the author, a moderator or an admin."""
+        article = await self._owned(slug, actor, Permission.DELETE_ANY_ARTICLE)
+        await self.articles.set_deleted(article.id, utcnow())
+
+    async def restore(self, actor: Actor, slug: str) -> ArticleRead:
+        article = await self.articles.get_by_slug(slug, lock="update", deleted=True)
+        if article is None:
+            raise NotFound("article")
+        await self.articles.set_deleted(article.id, None)
+        return await self._read_by_id(article.id, actor.id)
 
     async def favorite(self, user_id: int, slug: str) -> ArticleRead:
         article = await self.require(slug, lock="share")

@@ -65,7 +65,7 @@ async def add_comment(
     "/articles/{slug}/comments/{id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a comment for an article",
-    description="Only the comment's author may.",
+    description="By the comment's author, a moderator or an admin.",
     operation_id="DeleteArticleComment",
     responses=error_responses(401, 403, 404, 422),
 )
@@ -75,5 +75,5 @@ async def delete_comment(
     principal: CurrentPrincipal,
     comments: CommentServiceDep,
 ) -> Response:
-    await comments.delete(slug, comment_id, principal.user_id)
+    await comments.delete(slug, comment_id, principal.actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

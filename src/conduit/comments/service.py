@@ -9,6 +9,7 @@ from conduit.comments.repository import CommentRepository
 from conduit.comments.schemas import CommentCreate, CommentRead
 from conduit.core.db import AnyRow, utcnow
 from conduit.core.errors import Forbidden, NotFound
+from conduit.core.permissions import Actor, Permission
 from conduit.users.schemas import ProfileRead
 
 
@@ -51,12 +52,13 @@ class CommentService:
         )
         return _read(await self.comments.get_view(comment_id, author_id))
 
-    async def delete(self, slug: str, comment_id: int, user_id: int) -> None:
+    async def delete(self, slug: str, comment_id: int, actor: Actor) -> None:
+        """By the comment's author, a moderator or an admin (not the article's author)."""
         article = await self.articles.require(slug)
         # A comment reached through another article's path does not exist here.
         comment = await self.comments.get_in_article(comment_id, article.id)
         if comment is None:
             raise NotFound("comment")
-        if comment.author_id != user_id:
+        if comment.author_id != actor.id and not actor.can(Permission.DELETE_ANY_COMMENT):
             raise Forbidden("comment")
         await self.comments.delete(comment.id)

@@ -35,3 +35,27 @@ def _page(
 
 
 PageDep = Annotated[Page, Depends(_page)]
+
+
+@dataclass(frozen=True, slots=True)
+class NumberedPage:
+    """`page` (1-based) and `limit`, for every list outside the RealWorld spec."""
+
+    number: int
+    limit: int
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.limit
+
+
+def _numbered_page(
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number.")] = 1,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (at most {MAX_LIMIT}).")
+    ] = DEFAULT_LIMIT,
+) -> NumberedPage:
+    return NumberedPage(number=page, limit=limit)
+
+
+NumberedPageDep = Annotated[NumberedPage, Depends(_numbered_page)]

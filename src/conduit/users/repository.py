@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conduit.core.db import AnySelect
 from conduit.core.errors import Conflict
 from conduit.core.upsert import insert_ignore
 from conduit.users.models import Follow, User
@@ -56,6 +57,27 @@ class UserRepository:
         except IntegrityError as exc:
             field = "email" if "email" in str(exc.orig).lower() else "username"
             raise Conflict(field) from None
+
+    def _matching(self, query: str | None) -> AnySelect:
+        stmt = select(User)
+        if query:
+            needle = query.lower()  # e-mails are stored lower-case
+            stmt = stmt.where(
+                or_(
+                    func.lower(User.username).contains(needle, autoescape=True),
+                    User.email.contains(needle, autoescape=True),
+                )
+            )
+        return stmt
+
+    async def search(self, query: str | None, *, limit: int, offset: int) -> list[User]:
+        """Users whose username or e-mail contains `query`, oldest account first."""
+        stmt = self._matching(query).order_by(User.id).limit(limit).offset(offset)
+        return list((await self.session.scalars(stmt)).all())
+
+    async def count(self, query: str | None) -> int:
+        stmt = select(func.count()).select_from(self._matching(query).subquery())
+        return int((await self.session.execute(stmt)).scalar_one())
 
     async def get_profile(self, username: str, viewer_id: int | None) -> tuple[User, bool] | None:
         stmt = select(User, Follow.is_following(viewer_id, User.id)).where(

@@ -7,6 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conduit.auth.service import AuthService, TokenPair
 from conduit.core.db import utcnow
 from conduit.core.errors import Conflict, Forbidden, NotFound, Unauthorized
+from conduit.core.pagination import NumberedPage
+from conduit.core.permissions import Role
 from conduit.core.security import PasswordHasher
 from conduit.users.models import User
 from conduit.users.repository import UserRepository
@@ -119,3 +121,24 @@ class UserService:
         target = await self._target(username, viewer)
         await self.users.unfollow(viewer.id, target.id)
         return profile_read(target, False)
+
+    # --- administration -----------------------------------------------------------
+
+    async def search(self, query: str | None, page: NumberedPage) -> tuple[list[User], int]:
+        users = await self.users.search(query, limit=page.limit, offset=page.offset)
+        return users, await self.users.count(query)
+
+    async def set_standing(self, username: str, role: Role | None, active: bool | None) -> User:
+        """Change a user's role or active flag; deactivation ends their sessions at once."""
+        user = await self.users.get_by_username(username)
+        if user is None:
+            raise NotFound("user")
+        if role is not None:
+            user.role = role
+        if active is not None:
+            user.active = active
+        user.updated_at = utcnow()
+        await self.users.flush_unique()
+        if active is False:
+            await self.auth.logout_all(user.id)
+        return user

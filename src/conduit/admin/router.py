@@ -1,0 +1,75 @@
+"""Staff endpoints: user management (admins), restoring deleted articles (moderators too)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from conduit.admin.schemas import AdminUserRead, AdminUserUpdate, UserPage
+from conduit.articles.dependencies import ArticleServiceDep
+from conduit.articles.schemas import SingleArticleResponse
+from conduit.auth.dependencies import Principal, require
+from conduit.core.content import JSON_BODY
+from conduit.core.openapi import error_responses
+from conduit.core.pagination import NumberedPageDep
+from conduit.core.permissions import Permission
+from conduit.core.schemas import SLUG_MAX, USERNAME_MAX, CleanStr
+from conduit.users.dependencies import UserServiceDep
+
+router = APIRouter(prefix="/admin", tags=["Administration"])
+
+UserManager = Annotated[Principal, Depends(require(Permission.MANAGE_USERS))]
+Restorer = Annotated[Principal, Depends(require(Permission.RESTORE_ARTICLE))]
+
+
+@router.get(
+    "/users",
+    summary="List users",
+    description="Admins only. `q` matches part of the username or e-mail.",
+    responses=error_responses(401, 403, 422),
+)
+async def list_users(
+    _: UserManager,
+    users: UserServiceDep,
+    page: NumberedPageDep,
+    q: Annotated[CleanStr | None, Query(max_length=USERNAME_MAX)] = None,
+) -> UserPage:
+    found, total = await users.search(q, page)
+    return UserPage(
+        items=[AdminUserRead.model_validate(user) for user in found],
+        page=page.number,
+        limit=page.limit,
+        total_count=total,
+    )
+
+
+@router.patch(
+    "/users/{username}",
+    summary="Change a user's role or active flag",
+    description="Admins only. Deactivating a user ends all their sessions at once.",
+    dependencies=[JSON_BODY],
+    responses=error_responses(401, 403, 404, 415, 422),
+)
+async def update_user(
+    username: Annotated[CleanStr, Path(min_length=1, max_length=USERNAME_MAX)],
+    body: AdminUserUpdate,
+    _: UserManager,
+    users: UserServiceDep,
+) -> AdminUserRead:
+    user = await users.set_standing(username, body.role, body.active)
+    return AdminUserRead.model_validate(user)
+
+
+@router.post(
+    "/articles/{slug}/restore",
+    summary="Restore a deleted article",
+    description="Moderators and admins.",
+    responses=error_responses(401, 403, 404, 422),
+)
+async def restore_article(
+    slug: Annotated[CleanStr, Path(min_length=1, max_length=SLUG_MAX)],
+    principal: Restorer,
+    articles: ArticleServiceDep,
+) -> SingleArticleResponse:
+    return SingleArticleResponse(article=await articles.restore(principal.actor, slug))
