@@ -634,7 +634,7 @@ async def test_delete_by_another_user_is_403_and_keeps_it(
     assert (await get_article(client, created["slug"])).json()["article"] == created
 
 
-async def test_delete_removes_comments_favorites_and_tags(
+async def test_delete_hides_the_article_with_its_comments_favorites_and_tags(
     client: httpx.AsyncClient, app: Any, alice: str, bob: str
 ) -> None:
     created = await create_article(client, alice, tagList=["gone"])
@@ -654,9 +654,11 @@ async def test_delete_removes_comments_favorites_and_tags(
     page = await list_articles(client, favorited="bob")
     assert slugs(page) == [kept["slug"]]
     assert page["articlesCount"] == 1
-    assert await count_rows(app, "comments") == 0
-    assert await count_rows(app, "favorites") == 1
-    assert await count_rows(app, "article_tags") == 0
+    assert "gone" not in await tags(client)
+    # A soft delete: the rows stay, so that a moderator can restore the article.
+    assert await count_rows(app, "comments") == 1
+    assert await count_rows(app, "favorites") == 2
+    assert await count_rows(app, "article_tags") == 1
     comments = await client.get(f"/api/articles/{created['slug']}/comments")
     assert comments.status_code == 404
     assert comments.json() == ARTICLE_NOT_FOUND
