@@ -7,12 +7,20 @@ from fastapi.routing import APIRoute
 
 from conduit.admin.router import router as admin_router
 from conduit.articles.router import router as articles_router
+from conduit.auth.router import keys_router
 from conduit.auth.router import router as auth_router
 from conduit.comments.router import router as comments_router
 from conduit.core.errors import AllowedMethods
 from conduit.users.router import router as users_router
 
-DOMAIN_ROUTERS = (users_router, articles_router, comments_router, auth_router, admin_router)
+DOMAIN_ROUTERS = (
+    users_router,
+    articles_router,
+    comments_router,
+    auth_router,
+    keys_router,
+    admin_router,
+)
 
 
 def build_router() -> APIRouter:

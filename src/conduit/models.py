@@ -1,12 +1,13 @@
 """Every domain's models, imported in one place for Alembic and the mapper registry."""
 
 from conduit.articles.models import Article, ArticleTag, Favorite, Tag
-from conduit.auth.models import AuthSession, RefreshToken
+from conduit.auth.models import ApiKey, AuthSession, RefreshToken
 from conduit.comments.models import Comment
 from conduit.core.db import Base
 from conduit.users.models import Follow, User
 
 __all__ = [
+    "ApiKey",
     "Article",
     "ArticleTag",
     "AuthSession",

@@ -9,15 +9,15 @@ from fastapi import APIRouter, Depends, Path, Query
 from conduit.admin.schemas import AdminUserRead, AdminUserUpdate, UserPage
 from conduit.articles.dependencies import ArticleServiceDep
 from conduit.articles.schemas import SingleArticleResponse
-from conduit.auth.dependencies import Principal, require
+from conduit.auth.dependencies import Principal, needs, require
 from conduit.core.content import JSON_BODY
 from conduit.core.openapi import error_responses
 from conduit.core.pagination import NumberedPageDep
-from conduit.core.permissions import Permission
+from conduit.core.permissions import Permission, Scope
 from conduit.core.schemas import SLUG_MAX, USERNAME_MAX, CleanStr
 from conduit.users.dependencies import UserServiceDep
 
-router = APIRouter(prefix="/admin", tags=["Administration"])
+router = APIRouter(prefix="/admin", tags=["Administration"], dependencies=[needs(Scope.ADMIN)])
 
 UserManager = Annotated[Principal, Depends(require(Permission.MANAGE_USERS))]
 Restorer = Annotated[Principal, Depends(require(Permission.RESTORE_ARTICLE))]

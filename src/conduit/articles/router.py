@@ -15,10 +15,11 @@ from conduit.articles.schemas import (
     TagsResponse,
     UpdateArticleRequest,
 )
-from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, viewer_id
+from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, needs, viewer_id
 from conduit.core.content import JSON_BODY
 from conduit.core.openapi import error_responses
 from conduit.core.pagination import PageDep
+from conduit.core.permissions import Scope
 from conduit.core.schemas import SLUG_MAX, TAG_MAX, USERNAME_MAX, CleanStr
 
 router = APIRouter()
@@ -71,8 +72,8 @@ async def feed(
     tags=["Articles"],
     summary="Create an article",
     operation_id="CreateArticle",
-    dependencies=[JSON_BODY],
-    responses=error_responses(401, 415, 422),
+    dependencies=[JSON_BODY, needs(Scope.ARTICLES_WRITE)],
+    responses=error_responses(401, 403, 415, 422),
 )
 async def create_article(
     body: NewArticleRequest, principal: CurrentPrincipal, articles: ArticleServiceDep
@@ -99,7 +100,7 @@ async def get_article(
     summary="Update an article",
     description="Only the author may. A new title gives a new slug.",
     operation_id="UpdateArticle",
-    dependencies=[JSON_BODY],
+    dependencies=[JSON_BODY, needs(Scope.ARTICLES_WRITE)],
     responses=error_responses(401, 403, 404, 415, 422),
 )
 async def update_article(
@@ -119,6 +120,7 @@ async def update_article(
     summary="Delete an article",
     description="By its author, a moderator or an admin. The slug stays reserved.",
     operation_id="DeleteArticle",
+    dependencies=[needs(Scope.ARTICLES_WRITE)],
     responses=error_responses(401, 403, 404, 422),
 )
 async def delete_article(
@@ -134,7 +136,8 @@ async def delete_article(
     summary="Favorite an article",
     description="Idempotent: favoriting twice counts once.",
     operation_id="CreateArticleFavorite",
-    responses=error_responses(401, 404, 422),
+    dependencies=[needs(Scope.ARTICLES_WRITE)],
+    responses=error_responses(401, 403, 404, 422),
 )
 async def favorite(
     slug: SlugPath, principal: CurrentPrincipal, articles: ArticleServiceDep
@@ -147,7 +150,8 @@ async def favorite(
     tags=["Favorites"],
     summary="Unfavorite an article",
     operation_id="DeleteArticleFavorite",
-    responses=error_responses(401, 404, 422),
+    dependencies=[needs(Scope.ARTICLES_WRITE)],
+    responses=error_responses(401, 403, 404, 422),
 )
 async def unfavorite(
     slug: SlugPath, principal: CurrentPrincipal, articles: ArticleServiceDep

@@ -18,7 +18,7 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from conduit.auth.service import AuthService
 from conduit.core.db import SessionDep
 from conduit.core.errors import Forbidden, Unauthorized
-from conduit.core.permissions import Actor, Permission, Role
+from conduit.core.permissions import Actor, Permission, Role, Scope
 from conduit.users.models import User
 
 _SCHEMES = frozenset({"token", "bearer"})
@@ -27,6 +27,12 @@ authorization_header = APIKeyHeader(
     name="Authorization",
     scheme_name="Token",
     description="`Token <jwt>` or `Bearer <jwt>`, the token from login or registration.",
+    auto_error=False,
+)
+api_key_header = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="ApiKey",
+    description="An API key from POST /api/api-keys; acts as its owner within its scopes.",
     auto_error=False,
 )
 # Documents the OAuth2 password flow so that Swagger UI's "Authorize" button can log in.
@@ -45,9 +51,12 @@ AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 @dataclass(frozen=True, slots=True)
 class Principal:
+    """The caller: a user, through a session (access token) or an API key (scopes)."""
+
     user: User
-    token: str
-    session_id: str
+    token: str = ""  # the access token presented; empty for an API key
+    session_id: str | None = None
+    scopes: frozenset[Scope] | None = None  # None: a session, not limited by scopes
 
     @property
     def user_id(self) -> int:
@@ -69,9 +78,17 @@ def _parse(header: str) -> str:
 async def _optional_principal(
     auth: AuthServiceDep,
     header: Annotated[str | None, Depends(authorization_header)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
     _documented: Annotated[str | None, Depends(oauth2_password)],
 ) -> Principal | None:
-    if header is None or not header.strip():
+    header = header.strip() if header else None
+    api_key = api_key.strip() if api_key else None
+    if header and api_key:
+        raise Unauthorized("token", "send either Authorization or X-API-Key, not both")
+    if api_key:
+        by_key = await auth.authenticate_key(api_key)
+        return Principal(user=by_key.user, scopes=by_key.scopes)
+    if not header:
         return None
     token = _parse(header)
     found = await auth.authenticate(token)
@@ -92,6 +109,26 @@ OptionalPrincipal = Annotated[Principal | None, Depends(_optional_principal)]
 
 def viewer_id(principal: Principal | None) -> int | None:
     return None if principal is None else principal.user_id
+
+
+def needs(scope: Scope) -> Any:
+    """A route dependency: an API key must hold `scope` (403 otherwise); sessions pass."""
+
+    async def check(principal: CurrentPrincipal) -> None:
+        if principal.scopes is not None and scope not in principal.scopes:
+            raise Forbidden("scope", f"requires {scope.value}")
+
+    return Depends(check)
+
+
+async def _session_principal(principal: CurrentPrincipal) -> Principal:
+    if principal.session_id is None:
+        raise Forbidden("api_key", "cannot manage API keys or sessions")
+    return principal
+
+
+# For managing keys and sessions: a signed-in session, never an API key.
+SessionPrincipal = Annotated[Principal, Depends(_session_principal)]
 
 
 def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Principal]]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.auth.models import AuthSession, RefreshToken
+from conduit.auth.models import ApiKey, AuthSession, RefreshToken
 from conduit.users.models import User
 
 
@@ -65,3 +65,56 @@ class AuthRepository:
             .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+
+    # --- API keys ----------------------------------------------------------------
+
+    async def add_key(self, key: ApiKey) -> ApiKey:
+        self.session.add(key)
+        await self.session.flush()
+        return key
+
+    async def list_keys(self, user_id: int, *, limit: int, offset: int) -> list[ApiKey]:
+        stmt = (
+            select(ApiKey)
+            .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+            .order_by(ApiKey.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
+    async def count_keys(self, user_id: int) -> int:
+        stmt = select(func.count()).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def revoke_key(self, key_id: int, user_id: int, now: datetime) -> bool:
+        result = await self.session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == key_id, ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .returning(ApiKey.id)
+        )
+        return result.first() is not None
+
+    async def use_key(self, key_hash: str, now: datetime) -> tuple[int, str] | None:
+        """Record the use of a live key; its owner's id and scopes, or None.
+
+        One UPDATE ... RETURNING: on SQLite the write lock is taken by the transaction's
+        first statement, so concurrent requests queue rather than fail.
+        """
+        result = await self.session.execute(
+            update(ApiKey)
+            .where(
+                ApiKey.key_hash == key_hash,
+                ApiKey.revoked_at.is_(None),
+                or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+            )
+            .values(last_used_at=now)
+            .returning(ApiKey.user_id, ApiKey.scopes)
+        )
+        row = result.first()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    async def active_user(self, user_id: int) -> User | None:
+        stmt = select(User).where(User.id == user_id, User.active.is_(True))
+        return (await self.session.scalars(stmt)).first()

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Path, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from conduit.auth.dependencies import AuthServiceDep, CurrentPrincipal
-from conduit.auth.schemas import RefreshRequest, TokenResponse
+from conduit.auth.dependencies import AuthServiceDep, SessionPrincipal
+from conduit.auth.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyPage,
+    RefreshRequest,
+    TokenResponse,
+)
 from conduit.auth.service import TokenPair
 from conduit.core.content import JSON_BODY
+from conduit.core.db import MAX_ID
 from conduit.core.openapi import error_responses
+from conduit.core.pagination import NumberedPageDep
 from conduit.users.dependencies import UserServiceDep
 
 router = APIRouter(prefix="/auth", tags=["Sessions"])
+keys_router = APIRouter(prefix="/api-keys", tags=["API keys"])
 
 
 def _token_response(pair: TokenPair) -> TokenResponse:
@@ -53,9 +62,10 @@ async def refresh(body: RefreshRequest, auth: AuthServiceDep) -> TokenResponse:
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="End the current session",
-    responses=error_responses(401),
+    responses=error_responses(401, 403),
 )
-async def logout(principal: CurrentPrincipal, auth: AuthServiceDep) -> Response:
+async def logout(principal: SessionPrincipal, auth: AuthServiceDep) -> Response:
+    assert principal.session_id is not None
     await auth.logout(principal.session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -64,8 +74,43 @@ async def logout(principal: CurrentPrincipal, auth: AuthServiceDep) -> Response:
     "/logout-all",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="End every session of the current user",
-    responses=error_responses(401),
+    responses=error_responses(401, 403),
 )
-async def logout_all(principal: CurrentPrincipal, auth: AuthServiceDep) -> Response:
+async def logout_all(principal: SessionPrincipal, auth: AuthServiceDep) -> Response:
     await auth.logout_all(principal.user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@keys_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an API key",
+    description="The key is in this response only. Only an admin's key may hold `admin`.",
+    dependencies=[JSON_BODY],
+    responses=error_responses(401, 403, 415, 422),
+)
+async def create_key(
+    body: ApiKeyCreate, principal: SessionPrincipal, auth: AuthServiceDep
+) -> ApiKeyCreated:
+    return await auth.create_key(principal.actor, body)
+
+
+@keys_router.get("", summary="List your API keys", responses=error_responses(401, 403, 422))
+async def list_keys(
+    principal: SessionPrincipal, auth: AuthServiceDep, page: NumberedPageDep
+) -> ApiKeyPage:
+    items, total = await auth.list_keys(principal.user_id, page)
+    return ApiKeyPage(items=items, page=page.number, limit=page.limit, total_count=total)
+
+
+@keys_router.delete(
+    "/{key_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke an API key",
+    responses=error_responses(401, 403, 404, 422),
+)
+async def revoke_key(
+    key_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: SessionPrincipal, auth: AuthServiceDep
+) -> Response:
+    await auth.revoke_key(principal.user_id, key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

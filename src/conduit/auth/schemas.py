@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from conduit.core.schemas import clean_text
+from conduit.core.permissions import Scope
+from conduit.core.schemas import CamelModel, Timestamp, clean_text
 
 
 class TokenResponse(BaseModel):
@@ -20,3 +21,42 @@ class RefreshRequest(BaseModel):
     refresh_token: Annotated[
         str, StringConstraints(min_length=1, max_length=256), AfterValidator(clean_text)
     ]
+
+
+class ApiKeyCreate(CamelModel):
+    name: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+        AfterValidator(clean_text),
+    ]
+    scopes: list[Scope] = Field(
+        default_factory=list, max_length=len(Scope), description="Reads need no scope."
+    )
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class ApiKeyRead(CamelModel):
+    id: int
+    name: str
+    prefix: str = Field(description="The key's first characters, to recognise it.")
+    scopes: list[Scope]
+    created_at: Timestamp
+    expires_at: Timestamp | None
+    last_used_at: Timestamp | None
+
+
+class ApiKeyCreated(CamelModel):
+    id: int
+    name: str
+    key: str = Field(description="Shown this once; only a keyed hash of it is stored.")
+    prefix: str
+    scopes: list[Scope]
+    created_at: Timestamp
+    expires_at: Timestamp | None
+
+
+class ApiKeyPage(BaseModel):
+    items: list[ApiKeyRead]
+    page: int
+    limit: int
+    total_count: int

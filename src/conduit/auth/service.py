@@ -5,13 +5,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.auth.models import AuthSession
+from conduit.auth.models import ApiKey, AuthSession
 from conduit.auth.repository import AuthRepository
+from conduit.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from conduit.core.db import MAX_ID, utcnow
-from conduit.core.errors import Unauthorized
+from conduit.core.errors import Forbidden, NotFound, Unauthorized
+from conduit.core.pagination import NumberedPage
+from conduit.core.permissions import Actor, Role, Scope
 from conduit.core.security import InvalidToken, TokenCodec
 from conduit.users.models import User
 
@@ -25,8 +29,15 @@ class TokenPair:
 
 @dataclass(frozen=True, slots=True)
 class Authenticated:
+    """A verified caller: by a session (access token) or by an API key (with its scopes)."""
+
     user: User
-    session_id: str
+    session_id: str | None = None
+    scopes: frozenset[Scope] | None = None  # None: a session, not limited by scopes
+
+
+KEY_PREFIX = "cdt_"  # recognisable in logs and by secret scanners
+KEY_MAX = 128
 
 
 def _hash(refresh_token: str) -> str:
@@ -95,3 +106,66 @@ class AuthService:
 
     async def logout_all(self, user_id: int) -> None:
         await self.repo.revoke_user_sessions(user_id, utcnow())
+
+    # --- API keys ----------------------------------------------------------------
+
+    async def authenticate_key(self, key: str) -> Authenticated:
+        found = None
+        if key.startswith(KEY_PREFIX) and len(key) <= KEY_MAX:
+            found = await self.repo.use_key(self.tokens.fingerprint(key), utcnow())
+        user = await self.repo.active_user(found[0]) if found else None
+        if found is None or user is None:
+            raise Unauthorized("api_key", "is invalid")
+        return Authenticated(user=user, scopes=_scopes(found[1]))
+
+    async def create_key(self, actor: Actor, data: ApiKeyCreate) -> ApiKeyCreated:
+        if Scope.ADMIN in data.scopes and actor.role is not Role.ADMIN:
+            raise Forbidden("scopes", "admin is only for an admin's keys")
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        now = utcnow()
+        expires = now + timedelta(days=data.expires_in_days) if data.expires_in_days else None
+        scopes = sorted(set(data.scopes))
+        row = await self.repo.add_key(
+            ApiKey(
+                user_id=actor.id,
+                name=data.name,
+                prefix=key[: len(KEY_PREFIX) + 8],
+                key_hash=self.tokens.fingerprint(key),
+                scopes=" ".join(scopes),
+                created_at=now,
+                expires_at=expires,
+            )
+        )
+        return ApiKeyCreated(
+            id=row.id,
+            name=row.name,
+            key=key,
+            prefix=row.prefix,
+            scopes=scopes,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+        )
+
+    async def list_keys(self, user_id: int, page: NumberedPage) -> tuple[list[ApiKeyRead], int]:
+        rows = await self.repo.list_keys(user_id, limit=page.limit, offset=page.offset)
+        items = [
+            ApiKeyRead(
+                id=row.id,
+                name=row.name,
+                prefix=row.prefix,
+                scopes=sorted(_scopes(row.scopes)),
+                created_at=row.created_at,
+                expires_at=row.expires_at,
+                last_used_at=row.last_used_at,
+            )
+            for row in rows
+        ]
+        return items, await self.repo.count_keys(user_id)
+
+    async def revoke_key(self, user_id: int, key_id: int) -> None:
+        if not await self.repo.revoke_key(key_id, user_id, utcnow()):
+            raise NotFound("api_key")
+
+
+def _scopes(stored: str) -> frozenset[Scope]:
+    return frozenset(Scope(name) for name in stored.split())

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response, status
 
-from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, viewer_id
+from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, needs, viewer_id
 from conduit.comments.schemas import (
     MultipleCommentsResponse,
     NewCommentRequest,
@@ -16,6 +16,7 @@ from conduit.comments.service import CommentService
 from conduit.core.content import JSON_BODY
 from conduit.core.db import MAX_ID, SessionDep
 from conduit.core.openapi import error_responses
+from conduit.core.permissions import Scope
 from conduit.core.schemas import SLUG_MAX, CleanStr
 
 router = APIRouter(tags=["Comments"])
@@ -49,8 +50,8 @@ async def list_comments(
     status_code=status.HTTP_201_CREATED,
     summary="Create a comment for an article",
     operation_id="CreateArticleComment",
-    dependencies=[JSON_BODY],
-    responses=error_responses(401, 404, 415, 422),
+    dependencies=[JSON_BODY, needs(Scope.COMMENTS_WRITE)],
+    responses=error_responses(401, 403, 404, 415, 422),
 )
 async def add_comment(
     slug: SlugPath,
@@ -67,6 +68,7 @@ async def add_comment(
     summary="Delete a comment for an article",
     description="By the comment's author, a moderator or an admin.",
     operation_id="DeleteArticleComment",
+    dependencies=[needs(Scope.COMMENTS_WRITE)],
     responses=error_responses(401, 403, 404, 422),
 )
 async def delete_comment(

@@ -29,6 +29,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
+class Scope(StrEnum):
+    """What an API key may do besides reading. Reads need no scope."""
+
+    ARTICLES_WRITE = "articles:write"  # articles and favorites
+    COMMENTS_WRITE = "comments:write"
+    PROFILE_WRITE = "profile:write"  # the user's own profile and follows
+    ADMIN = "admin"  # admin endpoints; only an admin's key may hold it
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """Who is acting, as services need it: an id for ownership, a role for permissions."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -66,6 +68,10 @@ class TokenCodec:
         self._algorithm = settings.jwt_algorithm
         self._ttl = timedelta(seconds=settings.access_token_ttl)
         self.refresh_ttl = timedelta(seconds=settings.refresh_token_ttl)
+
+    def fingerprint(self, secret: str) -> str:
+        """A keyed hash (HMAC-SHA256 with the secret key): what is stored of an API key."""
+        return hmac.new(self._key.encode(), secret.encode(), hashlib.sha256).hexdigest()
 
     @property
     def ttl_seconds(self) -> int:

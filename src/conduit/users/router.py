@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
-from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, viewer_id
+from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, needs, viewer_id
 from conduit.core.content import JSON_BODY
 from conduit.core.openapi import error_responses
+from conduit.core.permissions import Scope
 from conduit.core.schemas import USERNAME_MAX, CleanStr
 from conduit.users.dependencies import UserServiceDep
 from conduit.users.schemas import (
@@ -68,8 +69,8 @@ async def current_user(principal: CurrentPrincipal) -> UserResponse:
     tags=["User and Authentication"],
     summary="Update current user",
     operation_id="UpdateCurrentUser",
-    dependencies=[JSON_BODY],
-    responses=error_responses(401, 409, 415, 422),
+    dependencies=[JSON_BODY, needs(Scope.PROFILE_WRITE)],
+    responses=error_responses(401, 403, 409, 415, 422),
 )
 async def update_user(
     body: UpdateUserRequest, principal: CurrentPrincipal, users: UserServiceDep
@@ -95,6 +96,7 @@ async def get_profile(
     tags=["Profile"],
     summary="Follow a user",
     operation_id="FollowUserByUsername",
+    dependencies=[needs(Scope.PROFILE_WRITE)],
     responses=error_responses(401, 403, 404, 422),
 )
 async def follow(
@@ -108,6 +110,7 @@ async def follow(
     tags=["Profile"],
     summary="Unfollow a user",
     operation_id="UnfollowUserByUsername",
+    dependencies=[needs(Scope.PROFILE_WRITE)],
     responses=error_responses(401, 403, 404, 422),
 )
 async def unfollow(
