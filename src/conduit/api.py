@@ -11,6 +11,7 @@ from conduit.auth.router import keys_router
 from conduit.auth.router import router as auth_router
 from conduit.comments.router import router as comments_router
 from conduit.core.errors import AllowedMethods
+from conduit.uploads.router import router as uploads_router
 from conduit.users.router import router as users_router
 
 DOMAIN_ROUTERS = (
@@ -20,6 +21,7 @@ DOMAIN_ROUTERS = (
     auth_router,
     keys_router,
     admin_router,
+    uploads_router,
 )
 
 

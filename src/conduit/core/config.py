@@ -51,6 +51,16 @@ class Settings(BaseSettings):
     db_echo: bool = False
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
 
+    # Uploads: a local directory behind a small storage interface.
+    upload_dir: str = "./uploads"
+    upload_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1)
+
+    # Account protection.
+    password_min_length: int = Field(default=8, ge=8, le=256)
+    common_passwords_file: str | None = None  # one password per line; refused at sign-up
+    login_max_failures: int = Field(default=5, ge=1)
+    login_failure_window: int = Field(default=900, ge=1)  # seconds
+
     # Argon2id parameters. The defaults follow RFC 9106's second recommended option
     # (64 MiB, 3 passes). `test` may lower them: cheaper hashing, same algorithm.
     argon2_time_cost: int = Field(default=3, ge=1)
