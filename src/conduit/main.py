@@ -14,6 +14,7 @@ from conduit.core.config import Settings, get_settings
 from conduit.core.db import Database
 from conduit.core.errors import install_error_handlers
 from conduit.core.security import PasswordHasher, TokenCodec
+from conduit.users.protection import AccountProtection
 
 DESCRIPTION = """
 The [RealWorld](https://realworld-docs.netlify.app/) "Conduit" publishing API, served to
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = Database(settings)
     app.state.passwords = PasswordHasher(settings)
     app.state.tokens = TokenCodec(settings)
+    app.state.accounts = AccountProtection(settings)
 
     install_error_handlers(app)
     if settings.cors_origins:

@@ -14,6 +14,7 @@ from conduit.comments.service import CommentService
 from conduit.core.config import Settings
 from conduit.core.db import Database
 from conduit.core.security import PasswordHasher, TokenCodec
+from conduit.users.protection import AccountProtection
 from conduit.users.schemas import UserCreate
 from conduit.users.service import UserService
 
@@ -55,6 +56,7 @@ async def seed_database(settings: Settings, *, users: int, articles: int, passwo
     rng = random.Random(20261122)  # noqa: S311 - demo data, not security
     db = Database(settings)
     passwords, tokens = PasswordHasher(settings), TokenCodec(settings)
+    protection = AccountProtection(settings)
     suffix = f"{rng.randrange(10**6):06d}"
     names: list[str] = []
     slugs: list[str] = []
@@ -64,7 +66,9 @@ async def seed_database(settings: Settings, *, users: int, articles: int, passwo
             for n in range(users):
                 name = f"demo{suffix}_{n}"
                 async with db.session() as session:
-                    await UserService(session, passwords, AuthService(session, tokens)).register(
+                    await UserService(
+                        session, passwords, AuthService(session, tokens), protection
+                    ).register(
                         UserCreate(username=name, email=f"{name}@example.com", password=password)
                     )
                 names.append(name)
@@ -72,7 +76,9 @@ async def seed_database(settings: Settings, *, users: int, articles: int, passwo
 
             task = progress.add_task("articles", total=users * articles)
             async with db.session() as session:
-                user_service = UserService(session, passwords, AuthService(session, tokens))
+                user_service = UserService(
+                    session, passwords, AuthService(session, tokens), protection
+                )
                 article_service = ArticleService(session)
                 comment_service = CommentService(session)
                 ids = {}

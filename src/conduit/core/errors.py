@@ -75,6 +75,14 @@ class InvalidInput(DomainError):
     status_code = 422
 
 
+class TooManyRequests(DomainError):
+    status_code = 429
+
+    def __init__(self, key: str, message: str, retry_after: int) -> None:
+        super().__init__(key, message)
+        self.retry_after = retry_after
+
+
 class UnsupportedMediaType(DomainError):
     status_code = 415
 
@@ -155,7 +163,10 @@ def validation_errors(errors: Sequence[Mapping[str, Any]]) -> dict[str, list[str
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return error_response(exc.status_code, exc.errors, exc.headers)
+    headers = dict(exc.headers or {})
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
+    return error_response(exc.status_code, exc.errors, headers)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

@@ -10,6 +10,7 @@ from conduit.core.db import Database
 from conduit.core.errors import DomainError, validation_errors
 from conduit.core.permissions import Role
 from conduit.core.security import PasswordHasher, TokenCodec
+from conduit.users.protection import AccountProtection
 from conduit.users.schemas import UserCreate
 from conduit.users.service import UserService
 
@@ -24,7 +25,10 @@ async def create_admin_user(settings: Settings, email: str, username: str, passw
     try:
         async with db.session() as session:
             users = UserService(
-                session, PasswordHasher(settings), AuthService(session, TokenCodec(settings))
+                session,
+                PasswordHasher(settings),
+                AuthService(session, TokenCodec(settings)),
+                AccountProtection(settings),
             )
             await users.register(data)
             await users.set_standing(data.username, Role.ADMIN, True)

@@ -12,7 +12,8 @@ from conduit.users.service import UserService
 
 
 def get_user_service(request: Request, session: SessionDep, auth: AuthServiceDep) -> UserService:
-    return UserService(session, request.app.state.passwords, auth)
+    state = request.app.state
+    return UserService(session, state.passwords, auth, state.accounts)
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]

@@ -11,6 +11,7 @@ from conduit.core.pagination import NumberedPage
 from conduit.core.permissions import Role
 from conduit.core.security import PasswordHasher
 from conduit.users.models import User
+from conduit.users.protection import AccountProtection
 from conduit.users.repository import UserRepository
 from conduit.users.schemas import (
     ProfileRead,
@@ -39,10 +40,17 @@ def _with_session(user: User, pair: TokenPair) -> UserSessionRead:
 
 
 class UserService:
-    def __init__(self, session: AsyncSession, passwords: PasswordHasher, auth: AuthService) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        passwords: PasswordHasher,
+        auth: AuthService,
+        protection: AccountProtection,
+    ) -> None:
         self.users = UserRepository(session)
         self.passwords = passwords
         self.auth = auth
+        self.protection = protection
 
     async def _ensure_available(
         self, *, username: str | None, email: str | None, exclude_id: int | None = None
@@ -52,6 +60,7 @@ class UserService:
             raise Conflict.many({field: ["has already been taken"] for field in taken})
 
     async def register(self, data: UserCreate) -> UserSessionRead:
+        self.protection.check_password(data.password, username=data.username, email=data.email)
         # Hash first: no database lock is held while Argon2 runs, and a taken address
         # costs the same time as a free one.
         password_hash = await self.passwords.hash(data.password)
@@ -64,10 +73,14 @@ class UserService:
     async def check_credentials(self, email: str, password: str) -> User:
         """The account these credentials open: 401 alike for an unknown e-mail and a wrong
         password (same body, same Argon2 work), 403 for a deactivated account."""
-        user = await self.users.get_by_email(email.lower())
+        email = email.lower()
+        await self.protection.ensure_login_allowed(email)
+        user = await self.users.get_by_email(email)
         valid = await self.passwords.verify(password, user.password_hash if user else None)
         if user is None or not valid:
+            await self.protection.login_failed(email)
             raise Unauthorized("credentials", "invalid")
+        await self.protection.login_succeeded(email)
         if not user.active:
             raise Forbidden("user", "is deactivated")
         return user
@@ -84,6 +97,11 @@ class UserService:
         changes = data.model_dump(exclude_unset=True)
         password = changes.pop("password", None)
         if password is not None:
+            self.protection.check_password(
+                password,
+                username=changes.get("username") or user.username,
+                email=changes.get("email") or user.email,
+            )
             user.password_hash = await self.passwords.hash(password)
         username = changes.get("username")
         email = changes.get("email")

@@ -1,0 +1,72 @@
+"""Account protection: the password policy and throttling of failed logins.
+
+Passwords follow NIST SP 800-63B: a minimum length (`PASSWORD_MIN_LENGTH`), at most 256
+characters (refused beyond, never truncated), no composition rules, not the username or
+e-mail, and optionally not on a list of common passwords (`COMMON_PASSWORDS_FILE`).
+
+After `LOGIN_MAX_FAILURES` failed logins for one e-mail address within
+`LOGIN_FAILURE_WINDOW` seconds, logins for it answer 429 until the window passes, the
+correct password included. Unknown addresses are counted the same way, so the answers
+do not tell which accounts exist. The count lives in this process (the `limits`
+library's moving window); several instances each keep their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from pathlib import Path
+
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from conduit.core.config import Settings
+from conduit.core.errors import InvalidInput, TooManyRequests
+
+
+def _load_common(path: str | None) -> frozenset[str]:
+    if not path:
+        return frozenset()
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip())
+
+
+class AccountProtection:
+    def __init__(self, settings: Settings) -> None:
+        self.min_length = settings.password_min_length
+        self._common = _load_common(settings.common_passwords_file)
+        self._limit = RateLimitItemPerSecond(
+            settings.login_max_failures, settings.login_failure_window
+        )
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def check_password(self, password: str, *, username: str, email: str) -> None:
+        if len(password) < self.min_length:
+            raise InvalidInput(
+                "password", f"is too short (minimum is {self.min_length} characters)"
+            )
+        lowered = password.lower()
+        if lowered in {username.lower(), email.lower(), email.split("@")[0].lower()}:
+            raise InvalidInput("password", "must differ from the username and e-mail")
+        if lowered in self._common:
+            raise InvalidInput("password", "is too common")
+
+    @staticmethod
+    def _key(email: str) -> str:
+        return hashlib.sha256(email.lower().encode()).hexdigest()
+
+    async def ensure_login_allowed(self, email: str) -> None:
+        key = self._key(email)
+        if await self._limiter.test(self._limit, "login", key):
+            return
+        stats = await self._limiter.get_window_stats(self._limit, "login", key)
+        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        raise TooManyRequests("credentials", "too many failed attempts", retry_after)
+
+    async def login_failed(self, email: str) -> None:
+        await self._limiter.hit(self._limit, "login", self._key(email))
+
+    async def login_succeeded(self, email: str) -> None:
+        await self._limiter.clear(self._limit, "login", self._key(email))
