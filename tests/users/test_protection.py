@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +122,47 @@ async def test_a_success_resets_the_count(client: httpx.AsyncClient) -> None:
     for _ in range(4):
         assert (await login(client, "gina@example.com", "wrong-pass")).status_code == 401
     assert (await login(client, "gina@example.com", PASSWORD)).status_code == 200
+
+
+@pytest.fixture
+async def two_instances(settings: Any) -> Any:
+    """Two application instances sharing one Redis, as two servers would."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.skip("REDIS_URL is not set")
+    shared = settings.model_copy(
+        update={"redis_url": url, "redis_key_prefix": f"test-{uuid.uuid4().hex}"}
+    )
+    clients = []
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(2):
+            app = create_app(shared)
+            await stack.enter_async_context(app.router.lifespan_context(app))
+            transport = httpx.ASGITransport(app=app)
+            clients.append(
+                await stack.enter_async_context(
+                    httpx.AsyncClient(transport=transport, base_url="http://test")
+                )
+            )
+        yield clients
+
+
+async def test_throttling_is_shared_through_redis(two_instances: Any) -> None:
+    first, second = two_instances
+    await register(first, "hana")
+    for _ in range(5):
+        assert (await login(first, "hana@example.com", "wrong-pass")).status_code == 401
+    response = await login(second, "hana@example.com", PASSWORD)
+    assert response.status_code == 429
+    assert response.json() == THROTTLED
+
+
+async def test_throttling_fails_open_when_redis_is_down(settings: Any) -> None:
+    app = create_app(settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            await register(client, "ivan")
+            for _ in range(6):
+                assert (await login(client, "ivan@example.com", "wrong-pass")).status_code == 401
+            assert (await login(client, "ivan@example.com", PASSWORD)).status_code == 200

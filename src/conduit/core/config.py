@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     db_echo: bool = False
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
 
+    # Redis: shared state for several instances (login throttling); in-process without it.
+    redis_url: str | None = None
+    redis_key_prefix: str = "conduit"
+
     # Uploads: a local directory behind a small storage interface.
     upload_dir: str = "./uploads"
     upload_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1)

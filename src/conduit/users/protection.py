@@ -7,23 +7,28 @@ e-mail, and optionally not on a list of common passwords (`COMMON_PASSWORDS_FILE
 After `LOGIN_MAX_FAILURES` failed logins for one e-mail address within
 `LOGIN_FAILURE_WINDOW` seconds, logins for it answer 429 until the window passes, the
 correct password included. Unknown addresses are counted the same way, so the answers
-do not tell which accounts exist. The count lives in this process (the `limits`
-library's moving window); several instances each keep their own.
+do not tell which accounts exist. The count (the `limits` library's moving window) lives
+in Redis when `REDIS_URL` is set, shared by every instance, and in this process otherwise.
+If Redis cannot be reached, logins are let through (fail open) and the failure is logged.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from pathlib import Path
 
 from limits import RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
 
 from conduit.core.config import Settings
 from conduit.core.errors import InvalidInput, TooManyRequests
+
+logger = logging.getLogger("conduit.accounts")
 
 
 def _load_common(path: str | None) -> frozenset[str]:
@@ -40,7 +45,15 @@ class AccountProtection:
         self._limit = RateLimitItemPerSecond(
             settings.login_max_failures, settings.login_failure_window
         )
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        storage: Storage = MemoryStorage()
+        if settings.redis_url:
+            storage = RedisStorage(
+                settings.redis_url.replace("redis://", "async+redis://", 1),
+                implementation="redispy",
+                key_prefix=f"{settings.redis_key_prefix}:limits",
+                wrap_exceptions=True,
+            )
+        self._limiter = MovingWindowRateLimiter(storage)
 
     def check_password(self, password: str, *, username: str, email: str) -> None:
         if len(password) < self.min_length:
@@ -59,14 +72,24 @@ class AccountProtection:
 
     async def ensure_login_allowed(self, email: str) -> None:
         key = self._key(email)
-        if await self._limiter.test(self._limit, "login", key):
+        try:
+            if await self._limiter.test(self._limit, "login", key):
+                return
+            stats = await self._limiter.get_window_stats(self._limit, "login", key)
+        except StorageError:
+            logger.warning("login throttle store unavailable; letting the login through")
             return
-        stats = await self._limiter.get_window_stats(self._limit, "login", key)
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
         raise TooManyRequests("credentials", "too many failed attempts", retry_after)
 
     async def login_failed(self, email: str) -> None:
-        await self._limiter.hit(self._limit, "login", self._key(email))
+        try:
+            await self._limiter.hit(self._limit, "login", self._key(email))
+        except StorageError:
+            logger.warning("login throttle store unavailable; a failed login was not counted")
 
     async def login_succeeded(self, email: str) -> None:
-        await self._limiter.clear(self._limit, "login", self._key(email))
+        try:
+            await self._limiter.clear(self._limit, "login", self._key(email))
+        except StorageError:
+            logger.warning("login throttle store unavailable; the count was not reset")
