@@ -23,7 +23,7 @@ from conduit.core.db import AnyRow, utcnow
 from conduit.core.errors import Conflict, Forbidden, NotFound
 from conduit.core.pagination import Page
 from conduit.core.permissions import Actor, Permission
-from conduit.users.schemas import ProfileRead
+from conduit.users.service import author_profile
 
 SLUG_BASE_MAX = 200
 _SLUG_ATTEMPTS = 8
@@ -41,15 +41,6 @@ def _with_suffix(base: str) -> str:
     return f"{base}-{secrets.token_hex(4)}"
 
 
-def _author(row: AnyRow) -> ProfileRead:
-    return ProfileRead(
-        username=row.author_username,
-        bio=row.author_bio,
-        image=row.author_image,
-        following=bool(row.author_following),
-    )
-
-
 def _fields(row: AnyRow, tags: list[str]) -> dict[str, Any]:
     return {
         "slug": row.slug,
@@ -60,7 +51,7 @@ def _fields(row: AnyRow, tags: list[str]) -> dict[str, Any]:
         "updated_at": row.updated_at,
         "favorited": bool(row.favorited),
         "favorites_count": int(row.favorites_count),
-        "author": _author(row),
+        "author": author_profile(row),
     }
 
 

@@ -10,7 +10,7 @@ from conduit.comments.schemas import CommentCreate, CommentRead
 from conduit.core.db import AnyRow, utcnow
 from conduit.core.errors import Forbidden, NotFound
 from conduit.core.permissions import Actor, Permission
-from conduit.users.schemas import ProfileRead
+from conduit.users.service import author_profile
 
 
 def _read(row: AnyRow) -> CommentRead:
@@ -19,12 +19,7 @@ def _read(row: AnyRow) -> CommentRead:
         created_at=row.created_at,
         updated_at=row.updated_at,
         body=row.body,
-        author=ProfileRead(
-            username=row.author_username,
-            bio=row.author_bio,
-            image=row.author_image,
-            following=bool(row.author_following),
-        ),
+        author=author_profile(row),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.auth.service import AuthService, TokenPair
@@ -31,6 +33,16 @@ def user_read(user: User, token: str) -> UserRead:
 
 def profile_read(user: User, following: bool) -> ProfileRead:
     return ProfileRead(username=user.username, bio=user.bio, image=user.image, following=following)
+
+
+def author_profile(row: Any) -> ProfileRead:
+    """The author of a row selected with `author_username/bio/image/following` columns."""
+    return ProfileRead(
+        username=row.author_username,
+        bio=row.author_bio,
+        image=row.author_image,
+        following=bool(row.author_following),
+    )
 
 
 def _with_session(user: User, pair: TokenPair) -> UserSessionRead:
