@@ -87,7 +87,7 @@ def no_unhandled_errors(
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         environment="test",
@@ -96,6 +96,9 @@ def settings(database_url: str) -> Settings:
         # Cheaper Argon2id for speed: same algorithm, smaller cost.
         argon2_time_cost=1,
         argon2_memory_cost=1024,
+        # Mail is queued, not delivered, unless a test delivers it; never into the worktree.
+        mail_embedded_worker=False,
+        mail_dir=str(tmp_path / "mail"),
     )
 
 

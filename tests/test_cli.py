@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,3 +72,31 @@ def test_help_lists_the_commands() -> None:
     output = invoke("--help")
     for name in ("serve", "db", "seed"):
         assert name in output
+
+
+def test_worker_delivers_queued_mail_and_stops_on_sigterm(db_file: Path, tmp_path: Path) -> None:
+    invoke("db", "upgrade")
+    with sqlite3.connect(db_file) as conn:
+        conn.execute(
+            "INSERT INTO outbox (recipient, subject, body, created_at, next_attempt_at, attempts)"
+            " VALUES ('a@example.com', 'Hi', 'Hello', '2026-01-01 00:00:00',"
+            " '2026-01-01 00:00:00', 0)"
+        )
+    mail_dir = tmp_path / "mail"
+    env = {**os.environ, "MAIL_DIR": str(mail_dir), "SMTP_HOST": ""}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "conduit.cli", "worker", "--interval", "0.2"], env=env
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not list(mail_dir.glob("*.eml")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [p.name for p in mail_dir.glob("*.eml")] == ["1.eml"]
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=10) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    with sqlite3.connect(db_file) as conn:
+        assert conn.execute("SELECT sent_at IS NOT NULL FROM outbox").fetchone() == (1,)

@@ -1,4 +1,4 @@
-"""The `conduit` command: serve, migrate, seed."""
+"""The `conduit` command: serve, migrate, deliver mail, seed."""
 
 from __future__ import annotations
 
@@ -74,6 +74,17 @@ def serve(
         server_header=False,
         timeout_graceful_shutdown=30,
     )
+
+
+@app.command()
+def worker(
+    interval: Annotated[float, typer.Option(min=0.1, help="Seconds between polls.")] = 1.0,
+) -> None:
+    """Deliver queued mail (the outbox) until interrupted (SIGINT or SIGTERM)."""
+    from conduit.outbox.worker import run_worker
+
+    asyncio.run(run_worker(get_settings(), interval))
+    typer.echo("worker stopped")
 
 
 @app.command("create-admin")

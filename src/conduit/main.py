@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,7 +14,9 @@ from conduit.api import mount_api
 from conduit.core.config import Settings, get_settings
 from conduit.core.db import Database
 from conduit.core.errors import install_error_handlers
+from conduit.core.mail import transport_for
 from conduit.core.security import PasswordHasher, TokenCodec
+from conduit.outbox.service import OutboxDeliverer
 from conduit.users.protection import AccountProtection
 
 DESCRIPTION = """
@@ -31,8 +34,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await app.state.db.dispose()
+        stop = asyncio.Event()
+        worker: asyncio.Task[None] | None = None
+        if settings.mail_embedded_worker:
+            worker = asyncio.create_task(app.state.deliverer.run_forever(stop=stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker is not None:
+                await worker
+            await app.state.db.dispose()
 
     app = FastAPI(
         title="Conduit API",
@@ -45,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.passwords = PasswordHasher(settings)
     app.state.tokens = TokenCodec(settings)
     app.state.accounts = AccountProtection(settings)
+    app.state.deliverer = OutboxDeliverer(app.state.db, transport_for(settings), settings)
 
     install_error_handlers(app)
     if settings.cors_origins:

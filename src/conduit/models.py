@@ -1,9 +1,10 @@
 """Every domain's models, imported in one place for Alembic and the mapper registry."""
 
 from conduit.articles.models import Article, ArticleTag, Favorite, Tag
-from conduit.auth.models import ApiKey, AuthSession, RefreshToken
+from conduit.auth.models import ApiKey, AuthSession, EmailToken, RefreshToken
 from conduit.comments.models import Comment
 from conduit.core.db import Base
+from conduit.outbox.models import OutboxMail
 from conduit.users.models import Follow, User
 
 __all__ = [
@@ -13,8 +14,10 @@ __all__ = [
     "AuthSession",
     "Base",
     "Comment",
+    "EmailToken",
     "Favorite",
     "Follow",
+    "OutboxMail",
     "RefreshToken",
     "Tag",
     "User",

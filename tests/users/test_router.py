@@ -68,7 +68,15 @@ async def test_register_returns_the_new_user_with_a_token(client: httpx.AsyncCli
 
     assert response.status_code == 201, response.text
     user = response.json()["user"]
-    assert set(user) == {"email", "token", "refreshToken", "username", "bio", "image"}
+    assert set(user) == {
+        "email",
+        "token",
+        "refreshToken",
+        "username",
+        "bio",
+        "image",
+        "emailVerified",
+    }
     assert user["username"] == "alice"
     assert user["email"] == "alice@example.com"
     assert user["bio"] is None
@@ -260,6 +268,7 @@ async def test_current_user_returns_the_same_token(client: httpx.AsyncClient) ->
         "username": "alice",
         "bio": None,
         "image": None,
+        "emailVerified": False,
     }
 
 

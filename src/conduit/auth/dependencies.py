@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
+from conduit.auth.email import EmailFlows
 from conduit.auth.service import AuthService
 from conduit.core.db import SessionDep
 from conduit.core.errors import Forbidden, Unauthorized
@@ -47,6 +48,14 @@ def get_auth_service(request: Request, session: SessionDep) -> AuthService:
 
 
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+
+
+def get_email_flows(request: Request, session: SessionDep, auth: AuthServiceDep) -> EmailFlows:
+    state = request.app.state
+    return EmailFlows(session, state.settings, auth, state.passwords, state.accounts)
+
+
+EmailFlowsDep = Annotated[EmailFlows, Depends(get_email_flows)]
 
 
 @dataclass(frozen=True, slots=True)

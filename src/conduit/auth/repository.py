@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.auth.models import ApiKey, AuthSession, RefreshToken
+from conduit.auth.models import ApiKey, AuthSession, EmailToken, RefreshToken
 from conduit.users.models import User
 
 
@@ -118,3 +118,42 @@ class AuthRepository:
     async def active_user(self, user_id: int) -> User | None:
         stmt = select(User).where(User.id == user_id, User.active.is_(True))
         return (await self.session.scalars(stmt)).first()
+
+    # --- e-mail tokens -----------------------------------------------------------
+
+    async def add_email_token(self, token: EmailToken) -> None:
+        self.session.add(token)
+        await self.session.flush()
+
+    async def use_email_token(
+        self, token_hash: str, purpose: str, now: datetime
+    ) -> tuple[int, str] | None:
+        """Spend a live token in one statement (two confirmations cannot both win):
+        its user's id and the address it was sent to, or None."""
+        result = await self.session.execute(
+            update(EmailToken)
+            .where(
+                EmailToken.token_hash == token_hash,
+                EmailToken.purpose == purpose,
+                EmailToken.used_at.is_(None),
+                EmailToken.expires_at > now,
+            )
+            .values(used_at=now)
+            .returning(EmailToken.user_id, EmailToken.email)
+        )
+        row = result.first()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    async def spend_email_tokens(self, user_id: int, purpose: str, now: datetime) -> None:
+        await self.session.execute(
+            update(EmailToken)
+            .where(
+                EmailToken.user_id == user_id,
+                EmailToken.purpose == purpose,
+                EmailToken.used_at.is_(None),
+            )
+            .values(used_at=now)
+        )
+
+    async def user_by_email(self, email: str) -> User | None:
+        return (await self.session.scalars(select(User).where(User.email == email))).first()

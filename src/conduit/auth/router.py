@@ -7,11 +7,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from conduit.auth.dependencies import AuthServiceDep, SessionPrincipal
+from conduit.auth.dependencies import (
+    AuthServiceDep,
+    CurrentPrincipal,
+    EmailFlowsDep,
+    SessionPrincipal,
+)
 from conduit.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyPage,
+    EmailTokenRequest,
+    PasswordResetConfirm,
+    PasswordResetRequest,
     RefreshRequest,
     TokenResponse,
 )
@@ -78,6 +86,57 @@ async def logout(principal: SessionPrincipal, auth: AuthServiceDep) -> Response:
 )
 async def logout_all(principal: SessionPrincipal, auth: AuthServiceDep) -> Response:
     await auth.logout_all(principal.user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/verify-email",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send another verification mail",
+    description="A link to confirm the current address is mailed to it.",
+    responses=error_responses(401, 403),
+)
+async def send_verification(principal: CurrentPrincipal, mail: EmailFlowsDep) -> Response:
+    await mail.send_verification(principal.user)
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post(
+    "/verify-email/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Confirm an e-mail address",
+    description="`token` comes from the link in the verification mail; it works once.",
+    dependencies=[JSON_BODY],
+    responses=error_responses(400, 415, 422),
+)
+async def confirm_verification(body: EmailTokenRequest, mail: EmailFlowsDep) -> Response:
+    await mail.confirm_verification(body.token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Mail a password reset link",
+    description="Answers alike whether or not the address belongs to an account.",
+    dependencies=[JSON_BODY],
+    responses=error_responses(415, 422),
+)
+async def request_reset(body: PasswordResetRequest, mail: EmailFlowsDep) -> Response:
+    await mail.request_reset(body.email)
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post(
+    "/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Set a new password with a reset token",
+    description="The token works once. Every session of the account ends.",
+    dependencies=[JSON_BODY],
+    responses=error_responses(400, 415, 422),
+)
+async def confirm_reset(body: PasswordResetConfirm, mail: EmailFlowsDep) -> Response:
+    await mail.confirm_reset(body.token, body.password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

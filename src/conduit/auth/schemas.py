@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from conduit.core.permissions import Scope
 from conduit.core.schemas import CamelModel, Timestamp, clean_text
+from conduit.users.schemas import Email, NewPassword
 
 
 class TokenResponse(BaseModel):
@@ -60,3 +61,24 @@ class ApiKeyPage(BaseModel):
     page: int
     limit: int
     total_count: int
+
+
+MailToken = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=256),
+    AfterValidator(clean_text),
+    Field(description="The `token` query parameter of the link in the mail."),
+]
+
+
+class EmailTokenRequest(BaseModel):
+    token: MailToken
+
+
+class PasswordResetRequest(BaseModel):
+    email: Email
+
+
+class PasswordResetConfirm(BaseModel):
+    token: MailToken
+    password: NewPassword

@@ -7,7 +7,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # The value shipped in examples and used when nothing is configured. Production refuses it.
@@ -65,6 +65,21 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_failure_window: int = Field(default=900, ge=1)  # seconds
 
+    # Mail: SMTP when SMTP_HOST is set, otherwise .eml files in MAIL_DIR.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: bool = False  # STARTTLS
+    mail_from: str = "Conduit <no-reply@conduit.invalid>"
+    mail_dir: str = "./mail"
+    frontend_url: str = "http://localhost:3000"  # the only source of links in mail
+    email_verification_ttl: int = Field(default=86400, gt=0)  # seconds
+    password_reset_ttl: int = Field(default=1800, gt=0)  # seconds
+    mail_retry_base: float = Field(default=5.0, gt=0)  # seconds, doubled per attempt, max 600
+    mail_max_attempts: int = Field(default=10, ge=1)
+    mail_embedded_worker: bool = True  # deliver the outbox inside the API process
+
     # Argon2id parameters. The defaults follow RFC 9106's second recommended option
     # (64 MiB, 3 passes). `test` may lower them: cheaper hashing, same algorithm.
     argon2_time_cost: int = Field(default=3, ge=1)
@@ -75,6 +90,11 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         return parse_list(value)
+
+    @field_validator("frontend_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
 
     @field_validator("api_prefix")
     @classmethod

@@ -94,12 +94,13 @@ def create_engine(settings: Settings, *, migrating: bool = False) -> AsyncEngine
     mode needs (rebuilding a table must not cascade deletes into the tables that refer to it)."""
     url = settings.database_url
     if settings.is_sqlite:
-        engine = create_async_engine(url, echo=settings.db_echo)
+        engine = create_async_engine(url, echo=settings.db_echo, hide_parameters=True)
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms, foreign_keys=not migrating)
         return engine
     return create_async_engine(
         url,
         echo=settings.db_echo,
+        hide_parameters=True,  # never log bound values: tokens, hashes, mail bodies
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,

@@ -43,6 +43,10 @@ class DomainError(Exception):
         return error
 
 
+class BadRequest(DomainError):
+    status_code = 400
+
+
 class NotFound(DomainError):
     status_code = 404
 

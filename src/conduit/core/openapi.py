@@ -17,6 +17,7 @@ class ErrorBody(BaseModel):
 
 
 _EXAMPLES: dict[int, tuple[str, dict[str, list[str]]]] = {
+    400: ("A token that is unknown, used or expired", {"token": ["is invalid or expired"]}),
     401: ("Missing or invalid credentials", {"token": ["is missing"]}),
     403: ("Not allowed to change this resource", {"article": ["forbidden"]}),
     404: ("No such resource", {"article": ["not found"]}),

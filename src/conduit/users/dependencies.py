@@ -6,14 +6,16 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from conduit.auth.dependencies import AuthServiceDep
+from conduit.auth.dependencies import AuthServiceDep, EmailFlowsDep
 from conduit.core.db import SessionDep
 from conduit.users.service import UserService
 
 
-def get_user_service(request: Request, session: SessionDep, auth: AuthServiceDep) -> UserService:
+def get_user_service(
+    request: Request, session: SessionDep, auth: AuthServiceDep, mail: EmailFlowsDep
+) -> UserService:
     state = request.app.state
-    return UserService(session, state.passwords, auth, state.accounts)
+    return UserService(session, state.passwords, auth, state.accounts, mail)
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]

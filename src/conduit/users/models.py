@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     exists,
+    false,
     func,
     literal,
     true,
@@ -35,6 +36,7 @@ class User(Base):
     image: Mapped[str | None] = mapped_column(String(IMAGE_MAX))
     role: Mapped[str] = mapped_column(String(16), default=Role.USER, server_default=Role.USER)
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    email_verified: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

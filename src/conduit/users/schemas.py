@@ -114,6 +114,7 @@ class UserRead(CamelModel):
     username: str
     bio: str | None
     image: str | None
+    email_verified: bool = Field(description="Whether the address has been confirmed by mail.")
 
 
 class UserSessionRead(UserRead):

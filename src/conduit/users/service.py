@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conduit.auth.email import EmailFlows
 from conduit.auth.service import AuthService, TokenPair
 from conduit.core.db import utcnow
 from conduit.core.errors import Conflict, Forbidden, NotFound, Unauthorized
@@ -27,7 +28,12 @@ from conduit.users.schemas import (
 
 def user_read(user: User, token: str) -> UserRead:
     return UserRead(
-        email=user.email, token=token, username=user.username, bio=user.bio, image=user.image
+        email=user.email,
+        token=token,
+        username=user.username,
+        bio=user.bio,
+        image=user.image,
+        email_verified=user.email_verified,
     )
 
 
@@ -58,11 +64,13 @@ class UserService:
         passwords: PasswordHasher,
         auth: AuthService,
         protection: AccountProtection,
+        mail: EmailFlows | None = None,
     ) -> None:
         self.users = UserRepository(session)
         self.passwords = passwords
         self.auth = auth
         self.protection = protection
+        self.mail = mail  # None: no verification mail (seeding, the admin command)
 
     async def _ensure_available(
         self, *, username: str | None, email: str | None, exclude_id: int | None = None
@@ -80,6 +88,8 @@ class UserService:
         user = await self.users.add(
             User(username=data.username, email=data.email, password_hash=password_hash)
         )
+        if self.mail is not None:
+            await self.mail.send_verification(user)
         return _with_session(user, await self.auth.start_session(user))
 
     async def check_credentials(self, email: str, password: str) -> User:
@@ -122,10 +132,15 @@ class UserService:
             email=email if email is not None and email != user.email else None,
             exclude_id=user.id,
         )
+        email_changed = email is not None and email != user.email
         for field, value in changes.items():
             setattr(user, field, value)
+        if email_changed:
+            user.email_verified = False
         user.updated_at = utcnow()
         await self.users.flush_unique()
+        if email_changed and self.mail is not None:
+            await self.mail.send_verification(user)
         return user_read(user, token)
 
     async def get_profile(self, username: str, viewer_id: int | None) -> ProfileRead:
