@@ -4,8 +4,9 @@ A request that decides to send mail inserts an outbox row in its own transaction
 mail exists exactly when the request's changes do (a rollback drops it) and survives a
 crash. Deliverers (`conduit worker`, or the task embedded in the API process) claim due
 rows atomically, send them and mark them sent; a failure is retried with exponential
-backoff. A claim lasts `CLAIM_SECONDS`: a deliverer that dies mid-way leaves its rows to
-be claimed again once it has passed.
+backoff. A claim outlasts the longest its batch can take (`SEND_TIMEOUT` per message, enforced,
+plus a margin), so no other deliverer can claim a row while it may still be sending; a
+deliverer that dies mid-way leaves its rows to be claimed again once the claim has passed.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from conduit.outbox.repository import OutboxRepository
 
 logger = logging.getLogger("conduit.outbox")
 
-CLAIM_SECONDS = 60
+SEND_TIMEOUT = 30.0  # seconds one message may take to send
+CLAIM_MARGIN = 60.0
 MAX_BACKOFF = 600.0
 
 
@@ -68,7 +70,7 @@ class OutboxDeliverer:
             mails = await OutboxRepository(session).claim_due(
                 claim,
                 now,
-                now + timedelta(seconds=CLAIM_SECONDS),
+                now + timedelta(seconds=SEND_TIMEOUT * limit + CLAIM_MARGIN),
                 max_attempts=self.max_attempts,
                 limit=limit,
             )
@@ -76,7 +78,7 @@ class OutboxDeliverer:
         for mail in mails:
             message = MailMessage(mail.recipient, mail.subject, mail.body)
             try:
-                await self.transport.send(message, mail.id)
+                await asyncio.wait_for(self.transport.send(message, mail.id), SEND_TIMEOUT)
             except Exception as exc:
                 error = type(exc).__name__[:255]
                 logger.warning(
