@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from conduit.cli import alembic_config
-from conduit.core.config import Settings
+from conduit.core.config import Settings, get_settings
 from conduit.main import create_app
 from conduit.models import Base
 
@@ -86,20 +86,35 @@ def no_unhandled_errors(
     assert not crashes, "\n".join(logging.Formatter().format(r) for r in crashes)
 
 
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    """The suite's settings: cheaper Argon2id for speed (same algorithm, smaller cost)."""
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": database_url,
+        "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
+        "argon2_time_cost": 1,
+        "argon2_memory_cost": 1024,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        environment="test",
-        database_url=database_url,
-        secret_key="test-secret-key-that-is-long-enough-for-hs256",
-        # Cheaper Argon2id for speed: same algorithm, smaller cost.
-        argon2_time_cost=1,
-        argon2_memory_cost=1024,
-        # Mail is queued, not delivered, unless a test delivers it; never into the worktree.
-        mail_embedded_worker=False,
-        mail_dir=str(tmp_path / "mail"),
-    )
+    # Mail is queued, not delivered, unless a test delivers it; never into the worktree.
+    return make_settings(database_url, mail_embedded_worker=False, mail_dir=str(tmp_path / "mail"))
+
+
+@pytest.fixture
+def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A SQLite file of its own that the `conduit` command's settings point at."""
+    path = tmp_path / "cli.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{path}")
+    monkeypatch.setenv("ARGON2_MEMORY_COST", "1024")
+    monkeypatch.setenv("ARGON2_TIME_COST", "1")
+    get_settings.cache_clear()
+    yield path
+    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -138,6 +153,13 @@ async def bob(client: httpx.AsyncClient) -> str:
 @pytest.fixture
 async def carol(client: httpx.AsyncClient) -> str:
     return await register(client, "carol")
+
+
+async def tags(client: httpx.AsyncClient) -> list[str]:
+    response = await client.get("/api/tags")
+    assert response.status_code == 200, response.text
+    found: list[str] = response.json()["tags"]
+    return found
 
 
 def auth(token: str, scheme: str = "Token") -> dict[str, str]:

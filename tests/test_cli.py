@@ -8,28 +8,14 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from conduit.cli import app
-from conduit.core.config import get_settings
 from conduit.models import Base
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def db_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "cli.db"
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{path}")
-    monkeypatch.setenv("ARGON2_MEMORY_COST", "1024")
-    monkeypatch.setenv("ARGON2_TIME_COST", "1")
-    get_settings.cache_clear()
-    yield path
-    get_settings.cache_clear()
 
 
 def tables(path: Path) -> set[str]:
@@ -50,22 +36,22 @@ def invoke(*args: str) -> str:
     return result.output
 
 
-def test_db_upgrade_and_downgrade(db_file: Path) -> None:
+def test_db_upgrade_and_downgrade(cli_database: Path) -> None:
     invoke("db", "upgrade")
-    assert tables(db_file) == set(Base.metadata.tables)
+    assert tables(cli_database) == set(Base.metadata.tables)
     invoke("db", "downgrade", "base")
-    assert tables(db_file) == set()
+    assert tables(cli_database) == set()
 
 
-def test_seed_creates_demo_data(db_file: Path) -> None:
+def test_seed_creates_demo_data(cli_database: Path) -> None:
     invoke("db", "upgrade")
     output = invoke("seed", "--users", "4", "--articles", "2")
     assert "seeded 4 users" in output
-    assert count(db_file, "users") == 4
-    assert count(db_file, "articles") == 8
-    assert count(db_file, "comments") > 0
-    assert count(db_file, "favorites") > 0
-    assert count(db_file, "follows") > 0
+    assert count(cli_database, "users") == 4
+    assert count(cli_database, "articles") == 8
+    assert count(cli_database, "comments") > 0
+    assert count(cli_database, "favorites") > 0
+    assert count(cli_database, "follows") > 0
 
 
 def test_help_lists_the_commands() -> None:
@@ -74,9 +60,11 @@ def test_help_lists_the_commands() -> None:
         assert name in output
 
 
-def test_worker_delivers_queued_mail_and_stops_on_sigterm(db_file: Path, tmp_path: Path) -> None:
+def test_worker_delivers_queued_mail_and_stops_on_sigterm(
+    cli_database: Path, tmp_path: Path
+) -> None:
     invoke("db", "upgrade")
-    with sqlite3.connect(db_file) as conn:
+    with sqlite3.connect(cli_database) as conn:
         conn.execute(
             "INSERT INTO outbox (recipient, subject, body, created_at, next_attempt_at, attempts)"
             " VALUES ('a@example.com', 'Hi', 'Hello', '2026-01-01 00:00:00',"
@@ -98,5 +86,5 @@ def test_worker_delivers_queued_mail_and_stops_on_sigterm(db_file: Path, tmp_pat
         if worker.poll() is None:
             worker.kill()
             worker.wait()
-    with sqlite3.connect(db_file) as conn:
+    with sqlite3.connect(cli_database) as conn:
         assert conn.execute("SELECT sent_at IS NOT NULL FROM outbox").fetchone() == (1,)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -13,8 +12,8 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from conduit.cli import app
-from conduit.core.config import Settings, get_settings
 from conduit.main import create_app
+from tests.conftest import make_settings
 
 runner = CliRunner()
 
@@ -22,17 +21,11 @@ ADMIN_PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
-def db_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def db_file(cli_database: Path) -> Path:
     """A fresh, migrated SQLite database that the command's settings point at."""
-    path = tmp_path / "admin.db"
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{path}")
-    monkeypatch.setenv("ARGON2_MEMORY_COST", "1024")
-    monkeypatch.setenv("ARGON2_TIME_COST", "1")
-    get_settings.cache_clear()
     upgrade = runner.invoke(app, ["db", "upgrade"])
     assert upgrade.exit_code == 0, upgrade.output
-    yield path
-    get_settings.cache_clear()
+    return cli_database
 
 
 def create_admin(
@@ -60,14 +53,7 @@ def users(path: Path) -> dict[str, tuple[str, str, bool]]:
 async def log_in(database_url: str, email: str, password: str) -> tuple[int, int | None]:
     """Log in over HTTP against the same database; the login status and, on success, the
     status of an admin-only request made with the token."""
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        environment="test",
-        database_url=database_url,
-        secret_key="test-secret-key-that-is-long-enough-for-hs256",
-        argon2_time_cost=1,
-        argon2_memory_cost=1024,
-    )
+    settings = make_settings(database_url)
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import PASSWORD, auth, create_article, register
+from tests.conftest import PASSWORD, auth, create_article, register, tags
 
 FORBIDDEN_ROLE = {"role": ["forbidden"]}
 ISO_MILLIS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -83,13 +83,6 @@ async def listed_slugs(
     slugs = [article["slug"] for article in body["articles"]]
     assert body["articlesCount"] == len(slugs)
     return slugs
-
-
-async def tags(client: httpx.AsyncClient) -> list[str]:
-    response = await client.get("/api/tags")
-    assert response.status_code == 200, response.text
-    found: list[str] = response.json()["tags"]
-    return found
 
 
 async def list_users(client: httpx.AsyncClient, token: str, **params: Any) -> httpx.Response:

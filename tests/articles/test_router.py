@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import auth, create_article
+from tests.conftest import auth, create_article, tags
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 MISSING_TOKEN = {"errors": {"token": ["is missing"]}}
@@ -80,13 +80,6 @@ async def unfavorite(client: httpx.AsyncClient, token: str, slug: str) -> dict[s
     assert response.status_code == 200, response.text
     article: dict[str, Any] = response.json()["article"]
     return article
-
-
-async def tags(client: httpx.AsyncClient) -> list[str]:
-    response = await client.get("/api/tags")
-    assert response.status_code == 200, response.text
-    result: list[str] = response.json()["tags"]
-    return result
 
 
 async def count_rows(app: Any, table: str) -> int:

@@ -78,23 +78,31 @@ class EmailFlows:
         )
         return token
 
-    def _link(self, path: str, token: str) -> str:
-        return f"{self.settings.frontend_url}/{path}?{urlencode({'token': token})}"
+    async def _mail_link(
+        self, user: User, purpose: str, ttl: int, path: str, subject: str, why: str, note: str
+    ) -> None:
+        """Issue a token and queue a mail carrying its link (built from FRONTEND_URL only)."""
+        token = await self._issue(user, purpose, ttl)
+        link = f"{self.settings.frontend_url}/{path}?{urlencode({'token': token})}"
+        body = (
+            f"Hello {user.username},\n\n{why}\n\n{link}\n\n"
+            f"The link works once and expires in {_duration(ttl)}. {note}\n"
+        )
+        await self.outbox.enqueue(MailMessage(user.email, subject, body))
 
     # --- verification ---------------------------------------------------------------
 
     async def send_verification(self, user: User) -> None:
         """Queue a mail with a link that confirms the user's current address."""
-        ttl = self.settings.email_verification_ttl
-        token = await self._issue(user, VERIFY, ttl)
-        body = (
-            f"Hello {user.username},\n\n"
-            "Please confirm your e-mail address for Conduit by opening this link:\n\n"
-            f"{self._link('verify-email', token)}\n\n"
-            f"The link works once and expires in {_duration(ttl)}. "
-            "If you did not sign up for Conduit, you can ignore this message.\n"
+        await self._mail_link(
+            user,
+            VERIFY,
+            self.settings.email_verification_ttl,
+            "verify-email",
+            "Confirm your e-mail address",
+            "Please confirm your e-mail address for Conduit by opening this link:",
+            "If you did not sign up for Conduit, you can ignore this message.",
         )
-        await self.outbox.enqueue(MailMessage(user.email, "Confirm your e-mail address", body))
 
     async def _redeem(self, token: str, purpose: str) -> User:
         found = await self.repo.use_email_token(_hash(token), purpose, utcnow())
@@ -118,17 +126,16 @@ class EmailFlows:
         if user is None or not user.active:
             _hash(token)
             return
-        ttl = self.settings.password_reset_ttl
-        token = await self._issue(user, RESET, ttl)
-        body = (
-            f"Hello {user.username},\n\n"
+        await self._mail_link(
+            user,
+            RESET,
+            self.settings.password_reset_ttl,
+            "reset-password",
+            "Reset your password",
             "Someone asked to reset the password of your Conduit account. "
-            "To choose a new password, open this link:\n\n"
-            f"{self._link('reset-password', token)}\n\n"
-            f"The link works once and expires in {_duration(ttl)}. "
-            "If you did not ask for this, ignore this message: your password is unchanged.\n"
+            "To choose a new password, open this link:",
+            "If you did not ask for this, ignore this message: your password is unchanged.",
         )
-        await self.outbox.enqueue(MailMessage(user.email, "Reset your password", body))
 
     async def confirm_reset(self, token: str, password: str) -> None:
         """Set a new password with a reset token; every session of the user ends."""
