@@ -94,6 +94,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "secret_key": "test-secret-key-that-is-long-enough-for-hs256",
         "argon2_time_cost": 1,
         "argon2_memory_cost": 1024,
+        # REDIS_URL comes from the environment; a prefix of its own keeps each test's
+        # counters apart from other tests and from earlier runs.
+        "redis_key_prefix": f"test-{uuid.uuid4().hex}",
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
