@@ -80,13 +80,40 @@ class Settings(BaseSettings):
     mail_max_attempts: int = Field(default=10, ge=1)
     mail_embedded_worker: bool = True  # deliver the outbox inside the API process
 
+    # Observability.
+    log_level: str = "INFO"
+    log_json: bool | None = None  # None: JSON lines in production, console output otherwise
+    metrics_token: SecretStr | None = None  # when set, /metrics needs `Bearer <token>`
+    ready_timeout: float = Field(default=2.0, gt=0)  # seconds per readiness check
+
+    # Protective middleware.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)  # uploads have UPLOAD_MAX_BYTES
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)  # IPs/CIDRs
+    gzip_min_bytes: int = Field(default=1024, ge=0)
+
+    # Rate limits, in the `limits` library's notation ("30/minute", "5/second;100/hour").
+    rate_limit_enabled: bool = True
+    rate_limit_anon: str = "300/minute"  # per client IP, anonymous requests
+    rate_limit_user: str = "1200/minute"  # per user, signed-in requests
+    rate_limit_auth: str = "30/minute"  # per client IP, on sign-up, login, refresh, reset
+
+    # Cache of hot public reads (Redis when REDIS_URL is set, in-process otherwise).
+    cache_enabled: bool = True
+    cache_ttl: int = Field(default=60, ge=1)  # seconds; invalidation is explicit, TTL bounds it
+
+    # Idempotency-Key replay window.
+    idempotency_ttl: int = Field(default=24 * 3600, ge=1)  # seconds
+
+    # Graceful shutdown: how long in-flight requests may run after SIGTERM.
+    shutdown_timeout: int = Field(default=30, ge=0)
+
     # Argon2id parameters. The defaults follow RFC 9106's second recommended option
     # (64 MiB, 3 passes). `test` may lower them: cheaper hashing, same algorithm.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=1, ge=1)
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         return parse_list(value)

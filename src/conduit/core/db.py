@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeAlias
@@ -109,6 +109,22 @@ def create_engine(settings: Settings, *, migrating: bool = False) -> AsyncEngine
     )
 
 
+AfterCommit = Callable[[], Awaitable[None]]
+_AFTER_COMMIT = "conduit_after_commit"
+
+
+def after_commit(session: AsyncSession, action: AfterCommit) -> None:
+    """Run `action` once the session's transaction has committed (cache invalidation,
+    notifications). A rollback drops it. It runs before the response is sent."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+async def _run_after_commit(session: AsyncSession) -> None:
+    actions: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
+    for action in actions:
+        await action()
+
+
 class Database:
     """The engine and the session factories of one application instance."""
 
@@ -131,11 +147,18 @@ class Database:
                 yield session
                 await session.commit()
             except DomainError as exc:
-                await (session.commit() if exc.keep_changes else session.rollback())
+                if exc.keep_changes:
+                    await session.commit()
+                    await _run_after_commit(session)
+                else:
+                    session.info.pop(_AFTER_COMMIT, None)
+                    await session.rollback()
                 raise
             except BaseException:
+                session.info.pop(_AFTER_COMMIT, None)
                 await session.rollback()
                 raise
+            await _run_after_commit(session)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -18,6 +18,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from conduit.core.context import current_request_id
+
 logger = logging.getLogger("conduit.errors")
 
 ErrorMap = Mapping[str, Sequence[str]]
@@ -94,7 +96,10 @@ class UnsupportedMediaType(DomainError):
 def error_response(
     status_code: int, errors: ErrorMap, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
-    body = {"errors": {key: list(messages) for key, messages in errors.items()}}
+    body: dict[str, Any] = {"errors": {key: list(messages) for key, messages in errors.items()}}
+    request_id = current_request_id()
+    if request_id is not None:
+        body["request_id"] = request_id
     return JSONResponse(body, status_code=status_code, headers=dict(headers or {}))
 
 
