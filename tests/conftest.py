@@ -214,3 +214,11 @@ def sql(app: Any) -> Iterator[StatementCounter]:
     event.listen(engine, "before_cursor_execute", counter)
     yield counter
     event.remove(engine, "before_cursor_execute", counter)
+
+
+def error_body(response: httpx.Response) -> Any:
+    """An error response's body without its request id, after checking that the id is the
+    one in the X-Request-ID header."""
+    body = response.json()
+    assert body.pop("request_id") == response.headers["x-request-id"]
+    return body

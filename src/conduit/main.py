@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 
 from conduit import __version__
 from conduit.api import mount_api
-from conduit.core.config import Settings, get_settings
+from conduit.core.clientip import ClientIP
+from conduit.core.config import Environment, Settings, get_settings
 from conduit.core.db import Database
 from conduit.core.errors import install_error_handlers
+from conduit.core.logging import configure_logging
 from conduit.core.mail import transport_for
+from conduit.core.middleware import BodyLimitMiddleware, RequestContextMiddleware, security_headers
+from conduit.core.redis import create_redis
 from conduit.core.security import PasswordHasher, TokenCodec
+from conduit.ops.router import router as ops_router
 from conduit.outbox.service import OutboxDeliverer
 from conduit.users.protection import AccountProtection
 
@@ -24,13 +31,15 @@ The [RealWorld](https://realworld-docs.netlify.app/) "Conduit" publishing API, s
 spec 2.0.0 under `/api` (and `/api/v1`).
 
 Authenticate with `Authorization: Token <jwt>` or `Authorization: Bearer <jwt>`, using the
-token returned by registration or login. Every error has the shape
-`{"errors": {"<field or resource>": ["<message>"]}}`.
+token returned by registration or login, or `X-API-Key: <key>`. Every error has the shape
+`{"errors": {"<field or resource>": ["<message>"]}, "request_id": "..."}`; quote the
+`request_id` (also in the `X-Request-ID` header) when reporting a problem.
 """
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,6 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if worker is not None:
                 await worker
             await app.state.db.dispose()
+            if app.state.redis is not None:
+                await app.state.redis.aclose()
+            if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+                from prometheus_client import multiprocess
+
+                multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
     app = FastAPI(
         title="Conduit API",
@@ -54,19 +69,58 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = Database(settings)
+    app.state.redis = create_redis(settings)
     app.state.passwords = PasswordHasher(settings)
     app.state.tokens = TokenCodec(settings)
     app.state.accounts = AccountProtection(settings)
     app.state.deliverer = OutboxDeliverer(app.state.db, transport_for(settings), settings)
 
     install_error_handlers(app)
+    install_middleware(app, settings)
+    app.include_router(ops_router)
+    mount_api(app, settings.api_prefix)
+    return app
+
+
+def install_middleware(app: FastAPI, settings: Settings) -> None:
+    """The middleware stack; the last one added is the outermost."""
+    app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        upload_max_bytes=settings.upload_max_bytes,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-API-Key",
+                "X-Request-ID",
+                "Idempotency-Key",
+                "If-None-Match",
+            ],
+            expose_headers=[
+                "X-Request-ID",
+                "ETag",
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+                "Idempotent-Replayed",
+            ],
+            # Credentials are never allowed together with a wildcard origin.
             allow_credentials="*" not in settings.cors_origins,
+            max_age=600,
         )
-    mount_api(app, settings.api_prefix)
-    return app
+    app.add_middleware(
+        RequestContextMiddleware,
+        client_ip=ClientIP(settings.trusted_proxies),
+        headers=security_headers(settings.environment is Environment.PRODUCTION),
+        access_log=settings.access_log,
+        static_prefixes=("/docs/static",),
+        mounts=(settings.api_prefix, f"{settings.api_prefix}/v1"),
+    )

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import auth, create_article, tags
+from tests.conftest import auth, create_article, error_body, tags
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 MISSING_TOKEN = {"errors": {"token": ["is missing"]}}
@@ -208,7 +208,7 @@ async def test_create_without_token_is_401(client: httpx.AsyncClient) -> None:
     )
 
     assert response.status_code == 401
-    assert response.json() == MISSING_TOKEN
+    assert error_body(response) == MISSING_TOKEN
     assert "WWW-Authenticate" in response.headers
 
 
@@ -448,7 +448,7 @@ async def test_feed_without_token_is_401(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/articles/feed")
 
     assert response.status_code == 401
-    assert response.json() == MISSING_TOKEN
+    assert error_body(response) == MISSING_TOKEN
 
 
 @pytest.mark.parametrize(("param", "value"), [("limit", 0), ("limit", 101), ("offset", -1)])
@@ -489,7 +489,7 @@ async def test_get_unknown_slug_is_404(client: httpx.AsyncClient) -> None:
     response = await get_article(client, "no-such-article")
 
     assert response.status_code == 404
-    assert response.json() == ARTICLE_NOT_FOUND
+    assert error_body(response) == ARTICLE_NOT_FOUND
 
 
 # --- PUT /api/articles/{slug} ----------------------------------------------------------
@@ -561,7 +561,7 @@ async def test_update_title_changes_the_slug(client: httpx.AsyncClient, alice: s
     assert (await get_article(client, "brand-new-title")).status_code == 200
     old = await get_article(client, created["slug"])
     assert old.status_code == 404
-    assert old.json() == ARTICLE_NOT_FOUND
+    assert error_body(old) == ARTICLE_NOT_FOUND
 
 
 async def test_update_title_to_one_taken_gets_a_distinct_slug(
@@ -585,7 +585,7 @@ async def test_update_by_another_user_is_403_and_changes_nothing(
     response = await update_article(client, bob, created["slug"], title="Hijacked", tagList=[])
 
     assert response.status_code == 403
-    assert response.json() == ARTICLE_FORBIDDEN
+    assert error_body(response) == ARTICLE_FORBIDDEN
     assert (await get_article(client, created["slug"])).json()["article"] == created
 
 
@@ -593,7 +593,7 @@ async def test_update_unknown_slug_is_404(client: httpx.AsyncClient, alice: str)
     response = await update_article(client, alice, "no-such-article", body="x")
 
     assert response.status_code == 404
-    assert response.json() == ARTICLE_NOT_FOUND
+    assert error_body(response) == ARTICLE_NOT_FOUND
 
 
 # --- DELETE /api/articles/{slug} ----------------------------------------------------------
@@ -608,11 +608,11 @@ async def test_delete_by_author(client: httpx.AsyncClient, alice: str) -> None:
     assert response.content == b""
     gone = await get_article(client, created["slug"])
     assert gone.status_code == 404
-    assert gone.json() == ARTICLE_NOT_FOUND
+    assert error_body(gone) == ARTICLE_NOT_FOUND
     assert await list_articles(client) == {"articles": [], "articlesCount": 0}
     again = await client.delete(f"/api/articles/{created['slug']}", headers=auth(alice))
     assert again.status_code == 404
-    assert again.json() == ARTICLE_NOT_FOUND
+    assert error_body(again) == ARTICLE_NOT_FOUND
 
 
 async def test_delete_by_another_user_is_403_and_keeps_it(
@@ -623,7 +623,7 @@ async def test_delete_by_another_user_is_403_and_keeps_it(
     response = await client.delete(f"/api/articles/{created['slug']}", headers=auth(bob))
 
     assert response.status_code == 403
-    assert response.json() == ARTICLE_FORBIDDEN
+    assert error_body(response) == ARTICLE_FORBIDDEN
     assert (await get_article(client, created["slug"])).json()["article"] == created
 
 
@@ -654,7 +654,7 @@ async def test_delete_hides_the_article_with_its_comments_favorites_and_tags(
     assert await count_rows(app, "article_tags") == 1
     comments = await client.get(f"/api/articles/{created['slug']}/comments")
     assert comments.status_code == 404
-    assert comments.json() == ARTICLE_NOT_FOUND
+    assert error_body(comments) == ARTICLE_NOT_FOUND
 
 
 # --- authentication before existence -------------------------------------------------------
@@ -677,7 +677,7 @@ async def test_write_without_token_is_401_even_for_unknown_slug(
     response = await client.request(method, path, json=body)
 
     assert response.status_code == 401
-    assert response.json() == MISSING_TOKEN
+    assert error_body(response) == MISSING_TOKEN
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE"])
@@ -690,7 +690,7 @@ async def test_write_without_token_leaves_the_article(
     response = await client.request(method, f"/api/articles/{created['slug']}", json=body)
 
     assert response.status_code == 401
-    assert response.json() == MISSING_TOKEN
+    assert error_body(response) == MISSING_TOKEN
     assert (await get_article(client, created["slug"])).json()["article"] == created
 
 
@@ -746,7 +746,7 @@ async def test_favorite_unknown_slug_is_404(
     )
 
     assert response.status_code == 404
-    assert response.json() == ARTICLE_NOT_FOUND
+    assert error_body(response) == ARTICLE_NOT_FOUND
 
 
 @pytest.mark.parametrize("method", ["POST", "DELETE"])
@@ -758,7 +758,7 @@ async def test_favorite_without_token_is_401(
     response = await client.request(method, f"/api/articles/{created['slug']}/favorite")
 
     assert response.status_code == 401
-    assert response.json() == MISSING_TOKEN
+    assert error_body(response) == MISSING_TOKEN
     assert (await get_article(client, created["slug"])).json()["article"]["favoritesCount"] == 0
 
 

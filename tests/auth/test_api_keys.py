@@ -108,7 +108,7 @@ async def test_a_missing_scope_is_403_and_changes_nothing(
     url = path.format(slug=article["slug"])
     response = await client.request(method, url, json=body, headers=key(created))
     assert response.status_code == 403
-    assert response.json() == {"errors": {"scope": [f"requires {scope}"]}}
+    assert response.json()["errors"] == {"scope": [f"requires {scope}"]}
     # Nothing changed: the article is intact, unfavorited, uncommented; the bio unset.
     fresh = (await client.get(f"/api/articles/{article['slug']}", headers=auth(alice))).json()
     assert fresh["article"]["favoritesCount"] == 0
@@ -141,7 +141,7 @@ async def test_a_key_never_manages_keys_or_sessions(
     body = {"name": "child", "scopes": []} if method == "POST" and "keys" in path else None
     response = await client.request(method, path, json=body, headers=key(created))
     assert response.status_code == 403
-    assert response.json() == {"errors": {"api_key": ["cannot manage API keys or sessions"]}}
+    assert response.json()["errors"] == {"api_key": ["cannot manage API keys or sessions"]}
 
 
 async def test_only_an_admin_key_may_hold_the_admin_scope(
@@ -151,7 +151,7 @@ async def test_only_an_admin_key_may_hold_the_admin_scope(
         "/api/api-keys", json={"name": "x", "scopes": ["admin"]}, headers=auth(alice)
     )
     assert refused.status_code == 403
-    assert refused.json() == {"errors": {"scopes": ["admin is only for an admin's keys"]}}
+    assert refused.json()["errors"] == {"scopes": ["admin is only for an admin's keys"]}
 
     await make_admin(app, "bob")
     plain = await make_key(client, bob, [])
@@ -189,7 +189,7 @@ async def test_revoked_expired_and_unknown_keys_are_401(
     ):
         response = await client.get("/api/user", headers=header)
         assert response.status_code == 401
-        assert response.json() == {"errors": {"api_key": ["is invalid"]}}
+        assert response.json()["errors"] == {"api_key": ["is invalid"]}
     listed = (await client.get("/api/api-keys", headers=auth(alice))).json()
     assert [item["id"] for item in listed["items"]] == [expired["id"]]
 
@@ -200,7 +200,7 @@ async def test_revoking_someone_elses_key_is_404(
     created = await make_key(client, alice, [])
     response = await client.delete(f"/api/api-keys/{created['id']}", headers=auth(bob))
     assert response.status_code == 404
-    assert response.json() == {"errors": {"api_key": ["not found"]}}
+    assert response.json()["errors"] == {"api_key": ["not found"]}
     assert (await client.get("/api/user", headers=key(created))).status_code == 200
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import auth, create_article
+from tests.conftest import auth, create_article, error_body
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 MISSING_TOKEN = {"errors": {"token": ["is missing"]}}
@@ -133,7 +133,7 @@ async def test_create_on_unknown_article_is_404(client: httpx.AsyncClient, bob: 
     response = await post_comment(client, bob, "no-such-article")
 
     assert response.status_code == 404
-    assert response.json() == ARTICLE_NOT_FOUND
+    assert error_body(response) == ARTICLE_NOT_FOUND
 
 
 @pytest.mark.parametrize("article", ["existing", "no-such-article"])
@@ -145,7 +145,7 @@ async def test_create_without_token_is_401(
     response = await client.post(comments_path(target), json={"comment": {"body": "hi"}})
 
     assert response.status_code == 401
-    assert response.json() == MISSING_TOKEN
+    assert error_body(response) == MISSING_TOKEN
     assert await list_comments(client, slug) == []
 
 
@@ -196,7 +196,7 @@ async def test_list_on_unknown_article_is_404(client: httpx.AsyncClient) -> None
     response = await client.get(comments_path("no-such-article"))
 
     assert response.status_code == 404
-    assert response.json() == ARTICLE_NOT_FOUND
+    assert error_body(response) == ARTICLE_NOT_FOUND
 
 
 # --- DELETE /api/articles/{slug}/comments/{id} -----------------------------------------
@@ -213,7 +213,7 @@ async def test_delete_by_comment_author(client: httpx.AsyncClient, bob: str, slu
     assert await list_comments(client, slug) == [kept]
     again = await delete_comment(client, bob, slug, doomed["id"])
     assert again.status_code == 404
-    assert again.json() == COMMENT_NOT_FOUND
+    assert error_body(again) == COMMENT_NOT_FOUND
 
 
 async def test_delete_by_another_user_is_403(
@@ -224,7 +224,7 @@ async def test_delete_by_another_user_is_403(
     response = await delete_comment(client, carol, slug, comment["id"])
 
     assert response.status_code == 403
-    assert response.json() == COMMENT_FORBIDDEN
+    assert error_body(response) == COMMENT_FORBIDDEN
     assert await comment_ids(client, slug) == [comment["id"]]
 
 
@@ -236,7 +236,7 @@ async def test_delete_by_the_articles_author_is_403(
     response = await delete_comment(client, alice, slug, comment["id"])
 
     assert response.status_code == 403
-    assert response.json() == COMMENT_FORBIDDEN
+    assert error_body(response) == COMMENT_FORBIDDEN
     assert await comment_ids(client, slug) == [comment["id"]]
 
 
@@ -246,7 +246,7 @@ async def test_delete_unknown_id_is_404(client: httpx.AsyncClient, bob: str, slu
     response = await delete_comment(client, bob, slug, comment["id"] + 1000)
 
     assert response.status_code == 404
-    assert response.json() == COMMENT_NOT_FOUND
+    assert error_body(response) == COMMENT_NOT_FOUND
     assert await comment_ids(client, slug) == [comment["id"]]
 
 
@@ -258,7 +258,7 @@ async def test_delete_through_another_articles_slug_is_404(
     response = await delete_comment(client, bob, other_slug, comment["id"])
 
     assert response.status_code == 404
-    assert response.json() == COMMENT_NOT_FOUND
+    assert error_body(response) == COMMENT_NOT_FOUND
     assert await comment_ids(client, slug) == [comment["id"]]
 
 
@@ -270,7 +270,7 @@ async def test_delete_on_unknown_article_is_404_article(
     response = await delete_comment(client, bob, "no-such-article", comment["id"])
 
     assert response.status_code == 404
-    assert response.json() == ARTICLE_NOT_FOUND
+    assert error_body(response) == ARTICLE_NOT_FOUND
 
 
 @pytest.mark.parametrize("comment_id", ["abc", "1.5", "0", "-1", "99999999999"])
@@ -293,6 +293,6 @@ async def test_delete_without_token_is_401(
     response = await delete_comment(client, None, target, comment["id"])
 
     assert response.status_code == 401
-    assert response.json() == MISSING_TOKEN
+    assert error_body(response) == MISSING_TOKEN
     assert "WWW-Authenticate" in response.headers
     assert await comment_ids(client, slug) == [comment["id"]]

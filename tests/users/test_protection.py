@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from conduit.main import create_app
-from tests.conftest import PASSWORD, auth, register
+from tests.conftest import PASSWORD, auth, error_body, register
 
 THROTTLED = {"errors": {"credentials": ["too many failed attempts"]}}
 
@@ -36,7 +36,7 @@ async def test_password_may_not_be_the_username_or_email(
 ) -> None:
     response = await sign_up(client, "carol12345", password)
     assert response.status_code == 422
-    assert response.json() == {"errors": {"password": ["must differ from the username and e-mail"]}}
+    assert response.json()["errors"] == {"password": ["must differ from the username and e-mail"]}
 
 
 async def test_no_composition_rules(client: httpx.AsyncClient) -> None:
@@ -81,9 +81,9 @@ async def strict_client(settings: Any, tmp_path: Path) -> Any:
 async def test_common_passwords_and_a_longer_minimum_by_setting(strict_client: Any) -> None:
     for password in ("letmein123", "qwertyuiop"):
         response = await sign_up(strict_client, "dave", password)
-        assert response.json() == {"errors": {"password": ["is too common"]}}
+        assert response.json()["errors"] == {"password": ["is too common"]}
     short = await sign_up(strict_client, "dave", "123456789")
-    assert short.json() == {"errors": {"password": ["is too short (minimum is 10 characters)"]}}
+    assert short.json()["errors"] == {"password": ["is too short (minimum is 10 characters)"]}
     assert (await sign_up(strict_client, "dave", "correct horse")).status_code == 201
 
 
@@ -96,7 +96,7 @@ async def test_five_failures_throttle_the_account_even_for_the_right_password(
     for password in ("wrong-pass", PASSWORD):
         response = await login(client, "erin@example.com", password)
         assert response.status_code == 429
-        assert response.json() == THROTTLED
+        assert error_body(response) == THROTTLED
         assert 1 <= int(response.headers["Retry-After"]) <= 900
     # The OAuth2 token endpoint shares the count.
     form = {"username": "erin@example.com", "password": PASSWORD}
@@ -111,7 +111,7 @@ async def test_unknown_accounts_are_throttled_alike(client: httpx.AsyncClient) -
         assert (await login(client, "ghost@example.com", "wrong-pass")).status_code == 401
     response = await login(client, "ghost@example.com", "wrong-pass")
     assert response.status_code == 429
-    assert response.json() == THROTTLED
+    assert error_body(response) == THROTTLED
 
 
 async def test_a_success_resets_the_count(client: httpx.AsyncClient) -> None:
@@ -154,7 +154,7 @@ async def test_throttling_is_shared_through_redis(two_instances: Any) -> None:
         assert (await login(first, "hana@example.com", "wrong-pass")).status_code == 401
     response = await login(second, "hana@example.com", PASSWORD)
     assert response.status_code == 429
-    assert response.json() == THROTTLED
+    assert error_body(response) == THROTTLED
 
 
 async def test_throttling_fails_open_when_redis_is_down(settings: Any) -> None:

@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     # Observability.
     log_level: str = "INFO"
     log_json: bool | None = None  # None: JSON lines in production, console output otherwise
+    access_log: bool = True  # one line per request
     metrics_token: SecretStr | None = None  # when set, /metrics needs `Bearer <token>`
     ready_timeout: float = Field(default=2.0, gt=0)  # seconds per readiness check
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
+from conduit.core import metrics
 from conduit.core.config import Settings
 from conduit.core.errors import DomainError
 
@@ -125,11 +126,23 @@ async def _run_after_commit(session: AsyncSession) -> None:
         await action()
 
 
+def _count_pool_connections(engine: AsyncEngine) -> None:
+    """Keep the pool gauges of /metrics current from the pool's own events."""
+    pool = engine.sync_engine.pool
+
+    event.listen(pool, "connect", lambda *_: metrics.DB_POOL_OPEN.inc())
+    event.listen(pool, "close", lambda *_: metrics.DB_POOL_OPEN.dec())
+    event.listen(pool, "close_detached", lambda *_: metrics.DB_POOL_OPEN.dec())
+    event.listen(pool, "checkout", lambda *_: metrics.DB_POOL_CHECKED_OUT.inc())
+    event.listen(pool, "checkin", lambda *_: metrics.DB_POOL_CHECKED_OUT.dec())
+
+
 class Database:
     """The engine and the session factories of one application instance."""
 
     def __init__(self, settings: Settings) -> None:
         self.engine = create_engine(settings)
+        _count_pool_connections(self.engine)
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         writer_bind = (
             self.engine.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})

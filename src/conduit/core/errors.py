@@ -93,6 +93,17 @@ class UnsupportedMediaType(DomainError):
     status_code = 415
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """Raised while reading a request body that outgrows the limit (rendered as 413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, self.message(limit), {"Connection": "close"})
+
+    @staticmethod
+    def message(limit: int) -> str:
+        return f"is too large (maximum is {limit} bytes)"
+
+
 def error_response(
     status_code: int, errors: ErrorMap, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
@@ -208,6 +219,8 @@ class AllowedMethods:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     key, message = _HTTP_KEYS.get(exc.status_code, ("request", ""))
+    if isinstance(exc, BodyTooLarge):
+        key, message = "body", exc.detail
     if not message:
         try:
             message = HTTPStatus(exc.status_code).phrase.lower()
@@ -222,9 +235,19 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, {key: [message]}, headers)
 
 
-async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+def log_unhandled(method: str, path: str, exc: BaseException) -> None:
+    """Log an unhandled error once; the request id comes from the logging context."""
+    logger.error("unhandled error on %s %s", method, path, exc_info=exc)
+
+
+def server_error() -> JSONResponse:
     return error_response(500, {"server": ["internal error"]})
+
+
+async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
+    # Normally the request-context middleware catches these first; this is a fallback.
+    log_unhandled(request.method, request.url.path, exc)
+    return server_error()
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -1,0 +1,61 @@
+"""Readiness: can this instance reach what it depends on, within a short timeout each?"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from conduit.core.db import Database
+from conduit.ops.repository import OpsRepository
+
+logger = logging.getLogger("conduit.ops")
+
+
+@dataclass(frozen=True)
+class Readiness:
+    checks: dict[str, str]
+
+    @property
+    def ready(self) -> bool:
+        return all(state == "ok" for state in self.checks.values())
+
+
+class ReadinessService:
+    def __init__(self, db: Database, redis: Redis | None, timeout: float) -> None:
+        self.db = db
+        self.redis = redis
+        self.timeout = timeout
+
+    async def _database(self) -> None:
+        async with self.db.session(write=False) as session:
+            await OpsRepository(session).ping()
+
+    async def _redis(self) -> None:
+        assert self.redis is not None
+        await self.redis.ping()
+
+    async def _check(self, name: str, probe: Coroutine[Any, Any, None]) -> tuple[str, str]:
+        try:
+            async with asyncio.timeout(self.timeout):
+                await probe
+        except TimeoutError:
+            logger.warning("readiness check %s timed out", name)
+            return name, "timeout"
+        except Exception as exc:  # any failure means "not ready", never a 500
+            logger.warning("readiness check %s failed: %s", name, type(exc).__name__)
+            return name, "unavailable"
+        return name, "ok"
+
+    async def check(self) -> Readiness:
+        probes: dict[str, Coroutine[Any, Any, None]] = {"database": self._database()}
+        if self.redis is not None:
+            probes["redis"] = self._redis()
+        results = await asyncio.gather(
+            *(self._check(name, probe) for name, probe in probes.items())
+        )
+        return Readiness(dict(results))
