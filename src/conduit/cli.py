@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import tempfile
 from importlib.resources import files
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -57,23 +60,44 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     migrate: Annotated[bool, typer.Option(help="Apply pending migrations before starting.")] = True,
-    access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+    access_log: Annotated[bool, typer.Option(help="Log one line per request.")] = True,
 ) -> None:
-    """Run the API server (uvicorn)."""
+    """Run the API server (uvicorn). SIGTERM stops accepting connections, lets in-flight
+    requests finish for up to SHUTDOWN_TIMEOUT seconds, then closes the pools."""
     import uvicorn
 
+    if not access_log:
+        os.environ["ACCESS_LOG"] = "false"  # read by every worker's settings
+        get_settings.cache_clear()
+    settings = get_settings()
     if migrate:
         command.upgrade(alembic_config(), "head")
+    if workers > 1:
+        _prepare_multiprocess_metrics()
     uvicorn.run(
         "conduit.asgi:app",
         host=host,
         port=port,
         workers=workers,
-        access_log=access_log,
-        proxy_headers=False,  # forwarded headers are not trusted by default
+        access_log=False,  # the app logs each request itself, with its request id
+        log_config=None,  # the app configures logging (structlog)
+        proxy_headers=False,  # client IPs: the app's TRUSTED_PROXIES setting decides
         server_header=False,
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=settings.shutdown_timeout,
     )
+
+
+def _prepare_multiprocess_metrics() -> None:
+    """Several workers share their Prometheus metrics through files in one directory."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+    else:
+        directory = tempfile.mkdtemp(prefix="conduit-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
 
 
 @app.command()
