@@ -26,10 +26,66 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from conduit.cli import alembic_config
 from conduit.core.config import Settings, get_settings
+from conduit.core.logging import formatter as log_formatter
 from conduit.main import create_app
 from conduit.models import Base
 
 PASSWORD = "password123"
+
+# Every credential the app hands out during the run (tokens, refresh tokens, API keys),
+# collected from response bodies; none of them may ever appear in a log line.
+ISSUED_SECRETS: set[str] = set()
+_SECRET_FIELDS = {"token", "refreshToken", "refresh_token", "access_token", "key"}
+
+
+def _collect_secrets(value: Any) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in _SECRET_FIELDS and isinstance(item, str) and len(item) >= 16:
+                ISSUED_SECRETS.add(item)
+            else:
+                _collect_secrets(item)
+    elif isinstance(value, list):
+        for item in value:
+            _collect_secrets(item)
+
+
+async def _record_issued_secrets(response: httpx.Response) -> None:
+    if response.headers.get("content-type", "").startswith("application/json"):
+        await response.aread()
+        try:
+            _collect_secrets(response.json())
+        except ValueError:
+            pass
+
+
+class _LogCapture(logging.Handler):
+    """Renders every log record of the run the way production does (JSON lines)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(log_formatter(json_lines=True))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def logs_hold_no_secrets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_LogCapture]:
+    """After the whole run: the captured logs contain no password and no credential the
+    app issued (grepped for each one)."""
+    capture = _LogCapture()
+    logging.getLogger().addHandler(capture)
+    yield capture
+    logging.getLogger().removeHandler(capture)
+    text_of_logs = "\n".join(capture.lines)
+    (tmp_path_factory.getbasetemp() / "run.log").write_text(text_of_logs, encoding="utf-8")
+    if not capture.lines:
+        return  # a run that logged nothing (e.g. a single unit test) has nothing to check
+    assert PASSWORD not in text_of_logs, "a password reached the logs"
+    leaked = [secret[:12] + "..." for secret in ISSUED_SECRETS if secret in text_of_logs]
+    assert not leaked, f"{len(leaked)} issued credentials reached the logs: {leaked[:5]}"
 
 
 def _postgres_scratch(url: str) -> tuple[str, Callable[[], None]]:
@@ -138,7 +194,10 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
 @pytest.fixture
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+    hooks = {"response": [_record_issued_secrets]}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", event_hooks=hooks
+    ) as c:
         yield c
 
 

@@ -237,7 +237,13 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 def log_unhandled(method: str, path: str, exc: BaseException) -> None:
     """Log an unhandled error once; the request id comes from the logging context."""
-    logger.error("unhandled error on %s %s", method, path, exc_info=exc)
+    logger.error(
+        "unhandled error on %s %s",
+        method,
+        path,
+        exc_info=exc,
+        extra={"request_id": current_request_id()},
+    )
 
 
 def server_error() -> JSONResponse:
