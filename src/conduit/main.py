@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -26,6 +28,9 @@ from conduit.ops.router import router as ops_router
 from conduit.outbox.service import OutboxDeliverer
 from conduit.users.protection import AccountProtection
 
+logger = logging.getLogger("conduit")
+CLOSE_TIMEOUT = 5.0  # seconds for each pool to close at shutdown
+
 DESCRIPTION = """
 The [RealWorld](https://realworld-docs.netlify.app/) "Conduit" publishing API, served to
 spec 2.0.0 under `/api` (and `/api/v1`).
@@ -35,6 +40,15 @@ token returned by registration or login, or `X-API-Key: <key>`. Every error has 
 `{"errors": {"<field or resource>": ["<message>"]}, "request_id": "..."}`; quote the
 `request_id` (also in the `X-Request-ID` header) when reporting a problem.
 """
+
+
+async def _close_quietly(name: str, closing: Coroutine[Any, Any, None]) -> None:
+    """Close a pool without letting an unreachable peer hold up the shutdown."""
+    try:
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            await closing
+    except Exception as exc:  # a dead peer or a timeout: the process is leaving anyway
+        logger.warning("closing %s failed: %s", name, type(exc).__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -53,9 +67,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stop.set()
             if worker is not None:
                 await worker
-            await app.state.db.dispose()
+            await _close_quietly("database pool", app.state.db.dispose())
             if app.state.redis is not None:
-                await app.state.redis.aclose()
+                await _close_quietly("redis", app.state.redis.aclose())
             if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
                 from prometheus_client import multiprocess
 

@@ -1,0 +1,280 @@
+"""Operations against real `conduit serve` processes: oversized bodies, readiness while the
+database goes away and comes back, SIGTERM during a slow request, metrics across workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import select
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from alembic import command
+
+from conduit.cli import alembic_config
+from tests.conftest import PASSWORD
+from tests.live import LiveServer, free_port, start_server
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LiveServer]:
+    live = start_server(tmp_path)
+    yield live
+    live.terminate()
+
+
+def _raw_request(url: str, head: bytes, chunk: bytes | None, max_bytes: int) -> tuple[bytes, int]:
+    """Send `head`, then `chunk` repeatedly (HTTP chunked framing) until the server answers or
+    `max_bytes` went out. Returns (response bytes, body bytes sent)."""
+    host, port = url.removeprefix("http://").split(":")
+    sent = 0
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(head)
+        while chunk is not None and sent < max_bytes:
+            readable, _, _ = select.select([sock], [], [], 0)
+            if readable:
+                break
+            try:
+                sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sent += len(chunk)
+        sock.settimeout(5)
+        response = b""
+        try:
+            while b"\r\n\r\n" not in response or not response.rstrip().endswith(b"}"):
+                data = sock.recv(65536)
+                if not data:
+                    break
+                response += data
+        except (ConnectionResetError, TimeoutError):
+            pass
+    return response, sent
+
+
+def _answers_quickly(url: str) -> float:
+    started = time.monotonic()
+    assert httpx.get(f"{url}/health", timeout=5).status_code == 200
+    return time.monotonic() - started
+
+
+def test_a_50_mib_chunked_body_is_refused_without_being_buffered(server: LiveServer) -> None:
+    head = (
+        b"POST /api/users HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n"
+    )
+    response, sent = _raw_request(server.url, head, b" " * 65536, 50 * MIB)
+    assert response.startswith(b"HTTP/1.1 413"), response[:200]
+    assert b'"body":["is too large (maximum is 1048576 bytes)"]' in response
+    assert b"x-request-id:" in response.lower()
+    assert sent < 8 * MIB, f"the server read {sent} bytes before refusing"
+    assert _answers_quickly(server.url) < 1.0
+
+
+def test_a_declared_50_mib_body_is_refused_before_it_is_sent(server: LiveServer) -> None:
+    head = (
+        b"POST /api/articles HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {50 * MIB}\r\n\r\n".encode()
+    )
+    response, _ = _raw_request(server.url, head, None, 0)
+    assert response.startswith(b"HTTP/1.1 413"), response[:200]
+    assert _answers_quickly(server.url) < 1.0
+
+
+# --- readiness while PostgreSQL goes away -------------------------------------------------
+
+
+class TcpProxy:
+    """A TCP forwarder the test can cut (close everything, refuse new connections) and
+    restore, standing in for a database that becomes unreachable and comes back."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = free_port()
+        self._connections: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+        self.restore()
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen()
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        with self._lock:
+            if self._listener is not None:
+                with contextlib.suppress(OSError):  # wakes the thread blocked in accept()
+                    self._listener.shutdown(socket.SHUT_RDWR)
+                self._listener.close()
+                self._listener = None
+            for conn in self._connections:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+                conn.close()
+            self._connections.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            with self._lock:
+                self._connections += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):  # shutdown first: it wakes the other pump's recv
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+
+def _postgres_reachable() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+async def _psql(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.mark.skipif(not _postgres_reachable(), reason="needs PostgreSQL on 127.0.0.1:5432")
+def test_ready_turns_503_when_the_database_goes_away_and_200_when_it_returns(
+    tmp_path: Path,
+) -> None:
+    name = f"conduit_ready_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_psql(f'CREATE DATABASE "{name}"'))
+    command.upgrade(alembic_config(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"), "head")
+    proxy = TcpProxy(("127.0.0.1", 5432))
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{proxy.port}/{name}"
+    live = start_server(
+        tmp_path, database_url=url, extra_env={"READY_TIMEOUT": "1"}, args=("--no-migrate",)
+    )
+    try:
+        assert httpx.get(f"{live.url}/ready").json() == {
+            "status": "ok",
+            "checks": {"database": "ok"} | ({"redis": "ok"} if live.env.get("REDIS_URL") else {}),
+        }
+        proxy.cut()
+        down = httpx.get(f"{live.url}/ready", timeout=10)
+        assert down.status_code == 503
+        assert down.json()["checks"]["database"] in {"unavailable", "timeout"}
+        assert httpx.get(f"{live.url}/health").status_code == 200
+        proxy.restore()
+        deadline = time.monotonic() + 10
+        while (up := httpx.get(f"{live.url}/ready", timeout=10)).status_code != 200:
+            assert time.monotonic() < deadline, up.text
+            time.sleep(0.2)
+        assert up.json()["checks"]["database"] == "ok"
+        assert httpx.get(f"{live.url}/api/tags").status_code == 200
+    finally:
+        live.terminate()
+        proxy.cut()
+        asyncio.run(_psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    assert "Traceback" not in live.log()
+
+
+# --- graceful shutdown ----------------------------------------------------------------
+
+
+def test_sigterm_lets_a_slow_request_finish(tmp_path: Path) -> None:
+    # Registration hashes the password with deliberately costly Argon2id settings: a real
+    # request that takes a second or more.
+    live = start_server(
+        tmp_path, extra_env={"ARGON2_TIME_COST": "8", "ARGON2_MEMORY_COST": "131072"}
+    )
+    result: dict[str, httpx.Response] = {}
+    user = {"username": "slowpoke", "email": "slow@example.com", "password": PASSWORD}
+
+    def register() -> None:
+        result["response"] = httpx.post(f"{live.url}/api/users", json={"user": user}, timeout=30)
+
+    thread = threading.Thread(target=register)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while True:  # wait until the server reports the registration in flight (plus this scrape)
+        metrics = httpx.get(f"{live.url}/metrics").text
+        if "conduit_http_requests_in_flight 2.0" in metrics:
+            break
+        assert time.monotonic() < deadline, "the slow request never started"
+        time.sleep(0.02)
+    code = None
+    try:
+        started = time.monotonic()
+        live.process.send_signal(15)  # SIGTERM
+        time.sleep(0.3)
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{live.url}/health", timeout=2)  # no longer accepting
+        thread.join(timeout=30)
+        code = live.process.wait(timeout=30)
+    finally:
+        if code is None:
+            live.process.kill()
+    response = result["response"]
+    assert response.status_code == 201, response.text
+    assert response.json()["user"]["username"] == "slowpoke"
+    assert code == 0
+    assert time.monotonic() - started < 30
+    log = live.log()
+    assert "Traceback" not in log
+    assert "Waiting for application shutdown" in log or "Application shutdown complete" in log
+
+
+# --- metrics across workers -------------------------------------------------------------
+
+
+def test_metrics_add_up_across_workers(tmp_path: Path) -> None:
+    live = start_server(
+        tmp_path,
+        args=("--workers", "2"),
+        extra_env={"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")},
+    )
+    try:
+        for _ in range(40):  # new connections, spread over both workers by the kernel
+            with httpx.Client() as client:
+                assert client.get(f"{live.url}/api/tags").status_code == 200
+        text = httpx.get(f"{live.url}/metrics").text
+    finally:
+        live.terminate()
+    line = next(
+        line
+        for line in text.splitlines()
+        if line.startswith("conduit_http_requests_total{")
+        and 'route="/api/tags"' in line
+        and 'status="200"' in line
+    )
+    # start_server's readiness probe also asked for /api/tags, once or more.
+    assert float(line.rpartition(" ")[2]) >= 40
+    pids = {path.name.rpartition("_")[2] for path in (tmp_path / "metrics").glob("counter_*.db")}
+    assert len(pids) == 2, pids  # both worker processes recorded requests
