@@ -69,11 +69,11 @@ def serve(
     if not access_log:
         os.environ["ACCESS_LOG"] = "false"  # read by every worker's settings
         get_settings.cache_clear()
+    if workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        _prepare_multiprocess_metrics()
     settings = get_settings()
     if migrate:
         command.upgrade(alembic_config(), "head")
-    if workers > 1:
-        _prepare_multiprocess_metrics()
     uvicorn.run(
         "conduit.asgi:app",
         host=host,

@@ -244,11 +244,14 @@ def test_sigterm_lets_a_slow_request_finish(tmp_path: Path) -> None:
     response = result["response"]
     assert response.status_code == 201, response.text
     assert response.json()["user"]["username"] == "slowpoke"
-    assert code == 0
+    # uvicorn re-raises the signal once it has shut down cleanly: the exit status says
+    # "terminated by SIGTERM", as a supervisor expects.
+    assert code in {0, -15}
     assert time.monotonic() - started < 30
     log = live.log()
     assert "Traceback" not in log
-    assert "Waiting for application shutdown" in log or "Application shutdown complete" in log
+    assert "Application shutdown complete" in log
+    assert "Finished server process" in log
 
 
 # --- metrics across workers -------------------------------------------------------------
