@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from conduit import __version__
 from conduit.api import mount_api
+from conduit.core.cache import create_cache
 from conduit.core.config import Settings, get_settings
 from conduit.core.db import Database
 from conduit.core.errors import install_error_handlers
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stop.set()
             if worker is not None:
                 await worker
+            await app.state.cache.close()
             await app.state.db.dispose()
 
     app = FastAPI(
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = Database(settings)
+    app.state.cache = create_cache(settings)
     app.state.passwords = PasswordHasher(settings)
     app.state.tokens = TokenCodec(settings)
     app.state.accounts = AccountProtection(settings)
