@@ -13,7 +13,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +53,8 @@ def _collect_secrets(value: Any) -> None:
 async def _record_issued_secrets(response: httpx.Response) -> None:
     if response.headers.get("content-type", "").startswith("application/json"):
         await response.aread()
-        try:
+        with suppress(ValueError):
             _collect_secrets(response.json())
-        except ValueError:
-            pass
 
 
 class _LogCapture(logging.Handler):

@@ -74,6 +74,11 @@ def serve(
     settings = get_settings()
     if migrate:
         command.upgrade(alembic_config(), "head")
+    if workers > 1 and settings.cache_enabled and not settings.redis_url:
+        # Workers share no memory: each one's in-process cache would miss the others'
+        # writes. Without Redis to share, the workers serve every read uncached.
+        os.environ["CACHE_ENABLED"] = "false"
+        typer.echo("several workers and no REDIS_URL: the read cache is off", err=True)
     uvicorn.run(
         "conduit.asgi:app",
         host=host,

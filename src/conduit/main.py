@@ -15,6 +15,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from conduit import __version__
 from conduit.api import mount_api
+from conduit.core.cache import create_cache
 from conduit.core.clientip import ClientIP
 from conduit.core.config import Environment, Settings, get_settings
 from conduit.core.db import Database
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stop.set()
             if worker is not None:
                 await worker
+            await _close_quietly("cache", app.state.cache.close())
             await _close_quietly("database pool", app.state.db.dispose())
             if app.state.redis is not None:
                 await _close_quietly("redis", app.state.redis.aclose())
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = Database(settings)
     app.state.redis = create_redis(settings)
+    app.state.cache = create_cache(settings)
     app.state.passwords = PasswordHasher(settings)
     app.state.tokens = TokenCodec(settings)
     app.state.accounts = AccountProtection(settings)

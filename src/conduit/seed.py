@@ -11,6 +11,7 @@ from conduit.articles.service import ArticleService
 from conduit.auth.service import AuthService
 from conduit.comments.schemas import CommentCreate
 from conduit.comments.service import CommentService
+from conduit.core.cache import create_cache
 from conduit.core.config import Settings
 from conduit.core.db import Database
 from conduit.core.security import PasswordHasher, TokenCodec
@@ -55,6 +56,7 @@ def _sentence(rng: random.Random, words: int) -> str:
 async def seed_database(settings: Settings, *, users: int, articles: int, password: str) -> None:
     rng = random.Random(20261122)  # noqa: S311 - demo data, not security
     db = Database(settings)
+    cache = create_cache(settings)  # a running server's shared cache learns of the new data
     passwords, tokens = PasswordHasher(settings), TokenCodec(settings)
     protection = AccountProtection(settings)
     suffix = f"{rng.randrange(10**6):06d}"
@@ -79,7 +81,7 @@ async def seed_database(settings: Settings, *, users: int, articles: int, passwo
                 user_service = UserService(
                     session, passwords, AuthService(session, tokens), protection
                 )
-                article_service = ArticleService(session)
+                article_service = ArticleService(session, cache)
                 comment_service = CommentService(session)
                 ids = {}
                 for name in names:
@@ -114,5 +116,6 @@ async def seed_database(settings: Settings, *, users: int, articles: int, passwo
                         )
                     progress.advance(task)
     finally:
+        await cache.close()
         await db.dispose()
     print(f"seeded {len(names)} users (password from --password), {len(slugs)} articles")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from conduit.articles.service import ArticleService
 from conduit.core.db import SessionDep
 
 
-def get_article_service(session: SessionDep) -> ArticleService:
-    return ArticleService(session)
+def get_article_service(request: Request, session: SessionDep) -> ArticleService:
+    return ArticleService(session, request.app.state.cache)
 
 
 ArticleServiceDep = Annotated[ArticleService, Depends(get_article_service)]

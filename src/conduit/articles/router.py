@@ -17,6 +17,7 @@ from conduit.articles.schemas import (
 )
 from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, needs, viewer_id
 from conduit.core.content import JSON_BODY
+from conduit.core.http_cache import IfNoneMatch, conditional_json, conditional_responses
 from conduit.core.openapi import error_responses
 from conduit.core.pagination import PageDep
 from conduit.core.permissions import Scope
@@ -33,7 +34,8 @@ SlugPath = Annotated[CleanStr, Path(min_length=1, max_length=SLUG_MAX, descripti
     summary="Get recent articles globally",
     description="Newest first. Filters combine. Auth is optional.",
     operation_id="GetArticles",
-    responses=error_responses(401, 422),
+    response_model=MultipleArticlesResponse,
+    responses={**conditional_responses(), **error_responses(401, 422)},
 )
 async def list_articles(
     articles: ArticleServiceDep,
@@ -47,9 +49,11 @@ async def list_articles(
         CleanStr | None,
         Query(max_length=USERNAME_MAX, description="Username of a user who favorited them."),
     ] = None,
-) -> MultipleArticlesResponse:
+    if_none_match: IfNoneMatch = None,
+) -> Response:
     where = ArticleFilter(tag=tag, author=author, favorited_by=favorited)
-    return await articles.list_articles(where, viewer_id(principal), page)
+    body = await articles.list_json(where, viewer_id(principal), page)
+    return conditional_json(body, if_none_match, shared=principal is None)
 
 
 @router.get(
@@ -57,13 +61,18 @@ async def list_articles(
     tags=["Articles"],
     summary="Get recent articles from users you follow",
     operation_id="GetArticlesFeed",
-    responses=error_responses(401, 422),
+    response_model=MultipleArticlesResponse,
+    responses={**conditional_responses(), **error_responses(401, 422)},
 )
 async def feed(
-    articles: ArticleServiceDep, principal: CurrentPrincipal, page: PageDep
-) -> MultipleArticlesResponse:
+    articles: ArticleServiceDep,
+    principal: CurrentPrincipal,
+    page: PageDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
     where = ArticleFilter(feed_of=principal.user_id)
-    return await articles.list_articles(where, principal.user_id, page)
+    body = await articles.list_json(where, principal.user_id, page)
+    return conditional_json(body, if_none_match, shared=False)
 
 
 @router.post(
@@ -86,12 +95,17 @@ async def create_article(
     tags=["Articles"],
     summary="Get an article",
     operation_id="GetArticle",
-    responses=error_responses(401, 404, 422),
+    response_model=SingleArticleResponse,
+    responses={**conditional_responses(), **error_responses(401, 404, 422)},
 )
 async def get_article(
-    slug: SlugPath, principal: OptionalPrincipal, articles: ArticleServiceDep
-) -> SingleArticleResponse:
-    return SingleArticleResponse(article=await articles.get(slug, viewer_id(principal)))
+    slug: SlugPath,
+    principal: OptionalPrincipal,
+    articles: ArticleServiceDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    body = await articles.get_json(slug, viewer_id(principal))
+    return conditional_json(body, if_none_match, shared=principal is None)
 
 
 @router.put(
@@ -165,6 +179,9 @@ async def unfavorite(
     summary="Get tags",
     description="Every tag in use, most used first.",
     operation_id="GetTags",
+    response_model=TagsResponse,
+    responses=conditional_responses(),
 )
-async def tags(articles: ArticleServiceDep) -> TagsResponse:
-    return TagsResponse(tags=await articles.tags())
+async def tags(articles: ArticleServiceDep, if_none_match: IfNoneMatch = None) -> Response:
+    body = await articles.tags_json()
+    return conditional_json(body, if_none_match, shared=True, vary=False)

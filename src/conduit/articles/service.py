@@ -18,16 +18,26 @@ from conduit.articles.schemas import (
     ArticleRead,
     ArticleUpdate,
     MultipleArticlesResponse,
+    SingleArticleResponse,
+    TagsResponse,
 )
+from conduit.core.cache import NULL_CACHE, Cache
 from conduit.core.db import AnyRow, utcnow
 from conduit.core.errors import Conflict, Forbidden, NotFound
+from conduit.core.http_cache import json_body
 from conduit.core.pagination import Page
 from conduit.core.permissions import Actor, Permission
-from conduit.users.service import author_profile
+from conduit.users.service import PROFILES, author_profile
 
 SLUG_BASE_MAX = 200
 _SLUG_ATTEMPTS = 8
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+# Cache generations (see core/cache.py): what a write changes, what a cached body shows.
+ARTICLES = "articles"  # any article's content, existence or favorites
+TAGS = "tags"  # the tags in use
+ARTICLE_VIEWS = (ARTICLES, PROFILES)  # an article or a list embeds its author's profile
+ALL_ARTICLES = ArticleFilter()
 
 
 def slugify(title: str) -> str:
@@ -56,8 +66,42 @@ def _fields(row: AnyRow, tags: list[str]) -> dict[str, Any]:
 
 
 class ArticleService:
-    def __init__(self, session: AsyncSession) -> None:
+    """`cache` serves the anonymous hot reads and is invalidated by every write here: a
+    caller that writes outside a request (seeding) passes the application's cache too."""
+
+    def __init__(self, session: AsyncSession, cache: Cache = NULL_CACHE) -> None:
+        self.session = session
         self.articles = ArticleRepository(session)
+        self.cache = cache
+
+    # --- cached reads: the JSON bytes of the response --------------------------------
+    # Only the anonymous views are shared; a signed-in one carries `favorited`/`following`.
+
+    async def list_json(self, where: ArticleFilter, viewer_id: int | None, page: Page) -> bytes:
+        async def produce() -> bytes:
+            return json_body(await self.list_articles(where, viewer_id, page))
+
+        if viewer_id is None and where == ALL_ARTICLES and page.offset == 0:
+            key = f"articles:first:{page.limit}"
+            return await self.cache.fetch("articles", key, ARTICLE_VIEWS, produce)
+        return await produce()
+
+    async def get_json(self, slug: str, viewer_id: int | None) -> bytes:
+        async def produce() -> bytes:
+            return json_body(SingleArticleResponse(article=await self.get(slug, viewer_id)))
+
+        if viewer_id is None:
+            return await self.cache.fetch("article", f"article:{slug}", ARTICLE_VIEWS, produce)
+        return await produce()
+
+    async def tags_json(self) -> bytes:
+        async def produce() -> bytes:
+            return json_body(TagsResponse(tags=await self.tags()))
+
+        return await self.cache.fetch("tags", "tags", (TAGS,), produce)
+
+    def _changed(self, *generations: str) -> None:
+        self.cache.invalidate_after_commit(self.session, *generations)
 
     # --- reads -------------------------------------------------------------------
 
@@ -128,6 +172,7 @@ class ArticleService:
         else:  # pragma: no cover - 8 random 32-bit suffixes all taken
             raise Conflict("slug")
         await self.articles.set_tags(article_id, data.tag_list)
+        self._changed(*((ARTICLES, TAGS) if data.tag_list else (ARTICLES,)))
         return await self._read_by_id(article_id, author_id)
 
     async def _owned(
@@ -156,26 +201,31 @@ class ArticleService:
             raise Conflict("slug")
         if tag_list is not None:
             await self.articles.set_tags(article.id, tag_list)
+        self._changed(*((ARTICLES, TAGS) if tag_list is not None else (ARTICLES,)))
         return await self._read_by_id(article.id, actor.id)
 
     async def delete(self, actor: Actor, slug: str) -> None:
         """Soft delete, by the author, a moderator or an admin."""
         article = await self._owned(slug, actor, Permission.DELETE_ANY_ARTICLE)
         await self.articles.set_deleted(article.id, utcnow())
+        self._changed(ARTICLES, TAGS)
 
     async def restore(self, actor: Actor, slug: str) -> ArticleRead:
         article = await self.articles.get_by_slug(slug, lock="update", deleted=True)
         if article is None:
             raise NotFound("article")
         await self.articles.set_deleted(article.id, None)
+        self._changed(ARTICLES, TAGS)
         return await self._read_by_id(article.id, actor.id)
 
     async def favorite(self, user_id: int, slug: str) -> ArticleRead:
         article = await self.require(slug, lock="share")
         await self.articles.favorite(user_id, article.id)
+        self._changed(ARTICLES)
         return await self._read_by_id(article.id, user_id)
 
     async def unfavorite(self, user_id: int, slug: str) -> ArticleRead:
         article = await self.require(slug, lock="share")
         await self.articles.unfavorite(user_id, article.id)
+        self._changed(ARTICLES)
         return await self._read_by_id(article.id, user_id)

@@ -15,7 +15,7 @@ def get_user_service(
     request: Request, session: SessionDep, auth: AuthServiceDep, mail: EmailFlowsDep
 ) -> UserService:
     state = request.app.state
-    return UserService(session, state.passwords, auth, state.accounts, mail)
+    return UserService(session, state.passwords, auth, state.accounts, mail, state.cache)
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.auth.email import EmailFlows
 from conduit.auth.service import AuthService, TokenPair
+from conduit.core.cache import NULL_CACHE, Cache
 from conduit.core.db import utcnow
 from conduit.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from conduit.core.pagination import NumberedPage
@@ -24,6 +25,12 @@ from conduit.users.schemas import (
     UserSessionRead,
     UserUpdate,
 )
+
+# The cache generation (see core/cache.py) of users' public profiles, which other domains'
+# cached bodies embed (an article's `author`): bumped when a username, bio, image or the
+# active flag changes.
+PROFILES = "profiles"
+_PUBLIC = ("username", "bio", "image")  # the fields of a profile
 
 
 def user_read(user: User, token: str) -> UserRead:
@@ -65,12 +72,15 @@ class UserService:
         auth: AuthService,
         protection: AccountProtection,
         mail: EmailFlows | None = None,
+        cache: Cache = NULL_CACHE,
     ) -> None:
+        self.session = session
         self.users = UserRepository(session)
         self.passwords = passwords
         self.auth = auth
         self.protection = protection
         self.mail = mail  # None: no verification mail (seeding, the admin command)
+        self.cache = cache
 
     async def _ensure_available(
         self, *, username: str | None, email: str | None, exclude_id: int | None = None
@@ -133,6 +143,8 @@ class UserService:
             exclude_id=user.id,
         )
         email_changed = email is not None and email != user.email
+        if any(field in changes and changes[field] != getattr(user, field) for field in _PUBLIC):
+            self.cache.invalidate_after_commit(self.session, PROFILES)
         for field, value in changes.items():
             setattr(user, field, value)
         if email_changed:
@@ -180,7 +192,10 @@ class UserService:
             raise NotFound("user")
         if role is not None:
             user.role = role
-        if active is not None:
+        if active is not None and active != user.active:
+            # Nothing public hides an inactive user's articles or profile today; the bump
+            # keeps cached bodies right should that rule change, and costs one counter.
+            self.cache.invalidate_after_commit(self.session, PROFILES)
             user.active = active
         user.updated_at = utcnow()
         await self.users.flush_unique()

@@ -1,0 +1,85 @@
+"""Conditional GET: strong ETags on JSON bodies and `If-None-Match` (RFC 9110, 8.8.3, 13.1.2).
+
+A route renders its body once (`json_body`, the bytes FastAPI itself would send for the
+response model), and `conditional_json` answers it with a strong ETag, the hash of those
+exact bytes, or `304 Not Modified` when the client already holds them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Annotated, Any
+
+from fastapi import Header, Response
+from pydantic import BaseModel
+
+# Responses that differ by caller say so: a shared cache must not hand one user's
+# `favorited`/`following` to another.
+VARY = "Authorization, X-API-Key"
+SHARED = "no-cache"  # anyone may store it, but must revalidate before each use
+PRIVATE = "private, no-cache"  # a signed-in caller's own view: never in a shared cache
+
+# An entity-tag, weak or strong (RFC 9110, 8.8.3): `W/"..."` or `"..."`.
+_ENTITY_TAG = re.compile(r'(?:W/)?"([^"]*)"')
+
+IfNoneMatch = Annotated[
+    str | None,
+    Header(
+        max_length=8192,
+        description='ETags the client holds (`"..."`, `W/"..."`, a list, or `*`): '
+        "answered with 304 Not Modified when one still matches.",
+    ),
+]
+
+
+def conditional_responses() -> dict[int | str, dict[str, Any]]:
+    """What a conditional GET adds to its route's documented responses."""
+    text = {"schema": {"type": "string"}}
+    return {
+        200: {
+            "headers": {
+                "ETag": {"description": "A hash of the exact body bytes.", **text},
+                "Cache-Control": {
+                    "description": "`no-cache` anonymous, `private, no-cache` signed in.",
+                    **text,
+                },
+            }
+        },
+        304: {"description": "Not modified: an `If-None-Match` ETag still matches. No body."},
+    }
+
+
+def json_body(model: BaseModel) -> bytes:
+    """The JSON bytes of a response model, as FastAPI's default response renders them."""
+    return model.__pydantic_serializer__.to_json(model, by_alias=True)
+
+
+def strong_etag(body: bytes) -> str:
+    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+
+
+def none_match(if_none_match: str | None, etag: str) -> bool:
+    """Whether `If-None-Match` matches `etag` by weak comparison (so the answer is 304)."""
+    if if_none_match is None:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    opaque = etag.removeprefix("W/")
+    return any(f'"{tag}"' == opaque for tag in _ENTITY_TAG.findall(if_none_match))
+
+
+def conditional_json(
+    body: bytes, if_none_match: str | None, *, shared: bool, vary: bool = True
+) -> Response:
+    """`body` as a JSON 200 with its ETag, or a bodiless 304 carrying the same headers.
+
+    `shared`: the anonymous view (any cache may keep it); otherwise one caller's own.
+    `vary`: whether the body depends on who asks (False for the same body for everyone)."""
+    etag = strong_etag(body)
+    headers = {"ETag": etag, "Cache-Control": SHARED if shared else PRIVATE}
+    if vary:
+        headers["Vary"] = VARY
+    if none_match(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
