@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from conduit.core.config import Settings
-from tests.conftest import StatementCounter, auth, create_article
+from tests.conftest import StatementCounter, auth, create_article, error_body
 from tests.ops.cache_support import is_hit, read, staff, titles, uncached, warm
 
 ARTICLE_NOT_FOUND = {"errors": {"article": ["not found"]}}
@@ -41,7 +41,7 @@ async def test_update_shows_everywhere_and_the_old_slug_is_gone(
     assert response.status_code == 200
     new = response.json()["article"]["slug"]
     gone = await client.get(f"/api/articles/{old}")
-    assert (gone.status_code, gone.json()) == (404, ARTICLE_NOT_FOUND)
+    assert (gone.status_code, error_body(gone)) == (404, ARTICLE_NOT_FOUND)
     single = (await read(client, f"/api/articles/{new}"))["article"]
     assert (single["title"], single["body"], single["tagList"]) == ("After", "new body", ["new"])
     assert titles(await read(client, "/api/articles")) == ["After"]

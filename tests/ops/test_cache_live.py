@@ -160,6 +160,8 @@ def test_several_workers_without_redis_serve_uncached(
     in-process cache off rather than let a worker serve what another one changed."""
     monkeypatch.delenv("REDIS_URL", raising=False)
     monkeypatch.setenv("CACHE_ENABLED", "true")  # restored after the test
+    # `serve --workers 2` points the metrics at a shared directory; keep it to this test.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(cli_database.parent / "metrics"))
     seen: dict[str, Any] = {}
 
     def fake_run(*_args: Any, **kwargs: Any) -> None:

@@ -57,6 +57,7 @@ def _scrub_value(value: Any) -> Any:
 
 def scrub_secrets(_: Any, __: str, event_dict: EventDict) -> EventDict:
     """structlog processor: drop secret-named fields, mask secret-looking values."""
+    event_dict.pop("color_message", None)  # uvicorn's ANSI-coloured copy of the message
     for key in list(event_dict):
         if key != "event" and _SECRET_FIELDS.search(key):
             event_dict[key] = REDACTED
