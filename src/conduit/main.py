@@ -11,10 +11,12 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from conduit import __version__
 from conduit.api import mount_api
+from conduit.auth.identity import IdentityResolver
 from conduit.core.config import Settings, get_settings
 from conduit.core.db import Database
 from conduit.core.errors import install_error_handlers
 from conduit.core.mail import transport_for
+from conduit.core.ratelimit import RATE_LIMIT_HEADERS, install_rate_limiting
 from conduit.core.security import PasswordHasher, TokenCodec
 from conduit.outbox.service import OutboxDeliverer
 from conduit.users.protection import AccountProtection
@@ -60,12 +62,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.deliverer = OutboxDeliverer(app.state.db, transport_for(settings), settings)
 
     install_error_handlers(app)
+    identity = IdentityResolver(app.state.db, app.state.tokens)
+    install_rate_limiting(app, settings, identity.user_id)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+            expose_headers=[*RATE_LIMIT_HEADERS, "Retry-After"],
             allow_credentials="*" not in settings.cors_origins,
         )
     mount_api(app, settings.api_prefix)
