@@ -18,6 +18,7 @@ from conduit.core.errors import install_error_handlers
 from conduit.core.mail import transport_for
 from conduit.core.ratelimit import RATE_LIMIT_HEADERS, install_rate_limiting
 from conduit.core.security import PasswordHasher, TokenCodec
+from conduit.idempotency.middleware import install_idempotency
 from conduit.outbox.service import OutboxDeliverer
 from conduit.users.protection import AccountProtection
 
@@ -63,14 +64,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     identity = IdentityResolver(app.state.db, app.state.tokens)
+    install_idempotency(app, settings, identity.verified_user_id)  # inside the rate limit
     install_rate_limiting(app, settings, identity.user_id)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
-            expose_headers=[*RATE_LIMIT_HEADERS, "Retry-After"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-API-Key",
+                "X-Request-ID",
+                "Idempotency-Key",
+            ],
+            expose_headers=[*RATE_LIMIT_HEADERS, "Retry-After", "Idempotent-Replayed"],
             allow_credentials="*" not in settings.cors_origins,
         )
     mount_api(app, settings.api_prefix)
