@@ -15,8 +15,10 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import text
 
 from conduit.core.config import Settings
+from conduit.core.context import RequestContext, reset_context, set_context
 from conduit.main import create_app
 from tests.conftest import PASSWORD, auth, register
 from tests.live import free_port, start_server
@@ -132,6 +134,46 @@ async def test_an_api_key_counts_against_its_owner(client: httpx.AsyncClient, al
     assert response.status_code == 200
     assert response.headers["RateLimit-Remaining"] == "0"
     assert_refused(await client.get("/api/user", headers=auth(alice)), 4)
+
+
+# --- with the request context ---------------------------------------------------------------
+
+
+def in_context(app: Any, client_ip: str, seen: list[RequestContext]) -> httpx.AsyncClient:
+    """A client whose requests run in a request context, as the outermost middleware sets."""
+
+    async def with_context(scope: Any, receive: Any, send: Any) -> None:
+        context = RequestContext(request_id=f"req-{len(seen)}", client_ip=client_ip)
+        token = set_context(context)
+        try:
+            await app(scope, receive, send)
+        finally:
+            reset_context(token)
+            seen.append(context)
+
+    transport = httpx.ASGITransport(app=with_context)
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+
+@pytest.mark.settings(rate_limit_anon="1/minute")
+async def test_the_request_context_gives_the_ip_and_learns_the_user(app: Any, alice: str) -> None:
+    seen: list[RequestContext] = []
+    async with in_context(app, "192.0.2.10", seen) as first:
+        assert (await first.get("/api/tags")).status_code == 200
+        refusal = await first.get("/api/tags")
+        assert_refused(refusal, 1)
+        assert refusal.json()["request_id"] == "req-1"
+        assert (await first.get("/api/user", headers=auth(alice))).status_code == 200
+    # The address is the context's (resolved behind trusted proxies), not the socket's.
+    async with in_context(app, "192.0.2.11", seen) as second:
+        assert (await second.get("/api/tags")).status_code == 200
+    assert [context.user_id for context in seen] == [None, None, await alice_id(app), None]
+
+
+async def alice_id(app: Any) -> int:
+    async with app.state.db.engine.connect() as conn:
+        found = await conn.scalar(text("SELECT id FROM users WHERE username = 'alice'"))
+    return int(found)
 
 
 # --- auth endpoints: stricter, per IP --------------------------------------------------------
