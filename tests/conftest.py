@@ -157,9 +157,12 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    # Mail is queued, not delivered, unless a test delivers it; never into the worktree.
-    return make_settings(database_url, mail_embedded_worker=False, mail_dir=str(tmp_path / "mail"))
+def settings(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """Mail is queued, not delivered, unless a test delivers it; never into the worktree.
+    `@pytest.mark.settings(name=value, ...)` overrides settings for one test (or module)."""
+    marker = request.node.get_closest_marker("settings")
+    values: dict[str, Any] = {"mail_embedded_worker": False, "mail_dir": str(tmp_path / "mail")}
+    return make_settings(database_url, **{**values, **(marker.kwargs if marker else {})})
 
 
 @pytest.fixture

@@ -24,6 +24,10 @@ from tests.conftest import PASSWORD, auth, create_article, register
 
 TIMEOUT = 120  # seconds for one burst: a hang is a failure, not a stuck suite
 
+# Dozens of users sign up here, all from the test client's one address: more than the
+# default per-IP limit of the auth endpoints allows in a minute.
+pytestmark = pytest.mark.settings(rate_limit_auth="1000/minute")
+
 
 async def burst(*requests: Awaitable[httpx.Response]) -> list[httpx.Response]:
     async with asyncio.timeout(TIMEOUT):

@@ -15,6 +15,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from conduit import __version__
 from conduit.api import mount_api
+from conduit.auth.identity import IdentityResolver
 from conduit.core.cache import create_cache
 from conduit.core.clientip import ClientIP
 from conduit.core.config import Environment, Settings, get_settings
@@ -23,8 +24,10 @@ from conduit.core.errors import install_error_handlers
 from conduit.core.logging import configure_logging
 from conduit.core.mail import transport_for
 from conduit.core.middleware import BodyLimitMiddleware, RequestContextMiddleware, security_headers
+from conduit.core.ratelimit import RATE_LIMIT_HEADERS, install_rate_limiting
 from conduit.core.redis import create_redis
 from conduit.core.security import PasswordHasher, TokenCodec
+from conduit.idempotency.middleware import install_idempotency
 from conduit.ops.router import router as ops_router
 from conduit.outbox.service import OutboxDeliverer
 from conduit.users.protection import AccountProtection
@@ -93,14 +96,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.deliverer = OutboxDeliverer(app.state.db, transport_for(settings), settings)
 
     install_error_handlers(app)
-    install_middleware(app, settings)
+    install_middleware(app, settings, IdentityResolver(app.state.db, app.state.tokens))
     app.include_router(ops_router)
     mount_api(app, settings.api_prefix)
     return app
 
 
-def install_middleware(app: FastAPI, settings: Settings) -> None:
-    """The middleware stack; the last one added is the outermost."""
+def install_middleware(app: FastAPI, settings: Settings, identity: IdentityResolver) -> None:
+    """The middleware stack, innermost first (the last one added is the outermost):
+    idempotency, rate limits, GZip, the body limit, CORS, the request context."""
+    install_idempotency(app, settings, identity.verified_user_id)
+    install_rate_limiting(app, settings, identity.user_id)
     app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes)
     app.add_middleware(
         BodyLimitMiddleware,
@@ -123,10 +129,8 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
             expose_headers=[
                 "X-Request-ID",
                 "ETag",
+                *RATE_LIMIT_HEADERS,
                 "Retry-After",
-                "RateLimit-Limit",
-                "RateLimit-Remaining",
-                "RateLimit-Reset",
                 "Idempotent-Replayed",
             ],
             # Credentials are never allowed together with a wildcard origin.

@@ -4,6 +4,7 @@ from conduit.articles.models import Article, ArticleTag, Favorite, Tag
 from conduit.auth.models import ApiKey, AuthSession, EmailToken, RefreshToken
 from conduit.comments.models import Comment
 from conduit.core.db import Base
+from conduit.idempotency.models import IdempotencyRecord
 from conduit.outbox.models import OutboxMail
 from conduit.users.models import Follow, User
 
@@ -17,6 +18,7 @@ __all__ = [
     "EmailToken",
     "Favorite",
     "Follow",
+    "IdempotencyRecord",
     "OutboxMail",
     "RefreshToken",
     "Tag",

@@ -115,6 +115,21 @@ class AuthRepository:
         row = result.first()
         return None if row is None else (int(row[0]), str(row[1]))
 
+    async def key_owner(self, key_hash: str, now: datetime) -> int | None:
+        """The id of the active user owning a live key, or None; records nothing."""
+        stmt = (
+            select(ApiKey.user_id)
+            .join(User, User.id == ApiKey.user_id)
+            .where(
+                ApiKey.key_hash == key_hash,
+                ApiKey.revoked_at.is_(None),
+                or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+                User.active.is_(True),
+            )
+        )
+        owner = (await self.session.execute(stmt)).scalar_one_or_none()
+        return None if owner is None else int(owner)
+
     async def active_user(self, user_id: int) -> User | None:
         stmt = select(User).where(User.id == user_id, User.active.is_(True))
         return (await self.session.scalars(stmt)).first()

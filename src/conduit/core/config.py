@@ -7,6 +7,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any
 
+from limits import parse_many
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -118,6 +119,15 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         return parse_list(value)
+
+    @field_validator("rate_limit_anon", "rate_limit_user", "rate_limit_auth")
+    @classmethod
+    def _parse_rate_limit(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must look like '30/minute' or '5/second;100/hour'") from None
+        return value
 
     @field_validator("frontend_url")
     @classmethod

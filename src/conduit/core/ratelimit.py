@@ -1,0 +1,264 @@
+"""Rate limiting: a pure ASGI middleware over the `limits` library.
+
+Every API request is counted in one bucket, a fixed window that starts with the bucket's
+first request:
+
+- `auth`: sign-up, login, the token and refresh endpoints, e-mail verification and
+  password reset, per client IP (`RATE_LIMIT_AUTH`, the strictest);
+- `user`: a signed-in caller (access token or API key), per user, whatever the IP
+  (`RATE_LIMIT_USER`);
+- `anon`: everyone else, per client IP (`RATE_LIMIT_ANON`). IPv6 clients are counted by
+  their /64 network, the block one subscriber usually gets.
+
+Who is calling comes from an injected `Identify` callable, so that this module imports no
+domain. Operational endpoints (health, readiness, metrics, the docs) are never limited.
+
+Every limited response carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`
+(IETF draft-ietf-httpapi-ratelimit-headers); a refusal is 429 in the API's error shape with
+`Retry-After`. Counters live in Redis when `REDIS_URL` is set (shared by every instance and
+worker, keys under `{REDIS_KEY_PREFIX}:ratelimit`), in this process otherwise. If Redis
+fails or is slow, requests are let through (fail open): the failure is logged and counted,
+and the store is left alone for a few seconds so that a dead Redis costs neither latency
+nor a log line per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from limits import RateLimitItem, parse_many
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.errors import StorageError
+from redis.asyncio import ConnectionPool
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from conduit.core import metrics
+from conduit.core.config import Settings
+from conduit.core.context import current_context
+from conduit.core.errors import error_response
+
+logger = logging.getLogger("conduit.ratelimit")
+
+# The user id of the caller named by the request's credentials, or None (anonymous).
+Identify = Callable[[Headers], Awaitable[int | None]]
+
+# Paths under the API prefix (and its /v1 mirror) with the strict `auth` limit.
+AUTH_PATHS = (
+    "/users",
+    "/users/login",
+    "/auth/token",
+    "/auth/refresh",
+    "/auth/verify-email",
+    "/auth/verify-email/confirm",
+    "/auth/password-reset",
+    "/auth/password-reset/confirm",
+)
+EXEMPT_PATHS = frozenset({"/health", "/ready", "/metrics", "/redoc", "/openapi.json"})
+EXEMPT_PREFIXES = ("/docs",)
+
+RATE_LIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+STORE_TIMEOUT = 1.0  # seconds for the whole store round trip of one request
+SOCKET_TIMEOUT = 0.5  # seconds, connecting to and reading from Redis
+STORE_BACKOFF = 5.0  # seconds the store is left alone after a failure
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: int  # seconds until the window that decided restarts
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset),
+        }
+
+
+def _storage(settings: Settings) -> tuple[Storage, ConnectionPool | None]:
+    """The counters' store, and the Redis connection pool behind it (closed at shutdown)."""
+    if not settings.redis_url:
+        return MemoryStorage(), None
+    pool = ConnectionPool.from_url(
+        settings.redis_url,
+        socket_connect_timeout=SOCKET_TIMEOUT,
+        socket_timeout=SOCKET_TIMEOUT,
+        retry=Retry(NoBackoff(), 0),  # fail fast; the next request tries again
+    )
+    options: dict[str, Any] = {"connection_pool": pool}
+    storage = RedisStorage(
+        f"async+{settings.redis_url}",
+        implementation="redispy",
+        key_prefix=f"{settings.redis_key_prefix}:ratelimit",
+        wrap_exceptions=True,
+        **options,
+    )
+    return storage, pool
+
+
+class RateLimiter:
+    """Fixed-window counters in a `limits` storage, failing open when the store fails."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.limits: dict[str, list[RateLimitItem]] = {
+            "anon": parse_many(settings.rate_limit_anon),
+            "user": parse_many(settings.rate_limit_user),
+            "auth": parse_many(settings.rate_limit_auth),
+        }
+        self.storage, self._pool = _storage(settings)
+        self._skip_until = 0.0
+
+    async def hit(self, bucket: str, identity: str) -> Decision | None:
+        """Count one request of `identity` in `bucket`; None when the store is unavailable."""
+        if time.monotonic() < self._skip_until:
+            return None
+        items = self.limits[bucket]
+        try:
+            async with asyncio.timeout(STORE_TIMEOUT):
+                counted = [await self._count(item, bucket, identity) for item in items]
+        except (StorageError, TimeoutError) as exc:
+            self._skip_until = time.monotonic() + STORE_BACKOFF
+            metrics.STORE_ERRORS.labels("ratelimit").inc()
+            cause = exc.storage_error if isinstance(exc, StorageError) else exc
+            logger.warning(
+                "rate limit store unavailable (%s); requests are not limited for %.0f s",
+                type(cause).__name__,
+                STORE_BACKOFF,
+            )
+            return None
+        return _decide(counted)
+
+    async def _count(
+        self, item: RateLimitItem, bucket: str, identity: str
+    ) -> tuple[RateLimitItem, int, int]:
+        key = item.key_for(bucket, identity)
+        count = await self.storage.incr(key, item.get_expiry())
+        reset = max(0, math.ceil(await self.storage.get_expiry(key) - time.time()))
+        return item, count, reset
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
+
+
+def _decide(counted: Sequence[tuple[RateLimitItem, int, int]]) -> Decision:
+    exceeded = [entry for entry in counted if entry[1] > entry[0].amount]
+    if exceeded:  # refused until every exceeded window has restarted
+        item, _, reset = max(exceeded, key=lambda entry: entry[2])
+        return Decision(False, item.amount, 0, max(1, reset))
+    # Otherwise report the tightest limit: the fewest requests left.
+    item, count, reset = min(counted, key=lambda entry: (entry[0].amount - entry[1], -entry[2]))
+    return Decision(True, item.amount, item.amount - count, reset)
+
+
+def client_key(scope: Scope) -> str:
+    """The client's address (as the request context resolved it, behind trusted proxies),
+    an IPv6 address reduced to its /64 network."""
+    context = current_context()
+    if context is not None:
+        host = context.client_ip
+    else:
+        client = scope.get("client")
+        host = client[0] if client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+class RateLimitMiddleware:
+    def __init__(
+        self, app: ASGIApp, *, limiter: RateLimiter, identify: Identify, api_prefix: str
+    ) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.identify = identify
+        mounts = (api_prefix, f"{api_prefix}/v1")
+        self.auth_paths = frozenset(mount + path for mount in mounts for path in AUTH_PATHS)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or _exempt(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        bucket, identity = await self._bucket(scope)
+        decision = await self.limiter.hit(bucket, identity)
+        if decision is None:
+            await self.app(scope, receive, send)
+            return
+        if not decision.allowed:
+            metrics.RATE_LIMITED.labels(bucket).inc()
+            headers = {"Retry-After": str(decision.reset), **decision.headers()}
+            refusal = error_response(429, {"rate_limit": ["too many requests"]}, headers)
+            await refusal(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response_headers = MutableHeaders(scope=message)
+                for name, value in decision.headers().items():
+                    response_headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    async def _bucket(self, scope: Scope) -> tuple[str, str]:
+        path: str = scope["path"]
+        if path.rstrip("/") in self.auth_paths:
+            return "auth", client_key(scope)
+        user_id = await self.identify(Headers(scope=scope))
+        if user_id is None:
+            return "anon", client_key(scope)
+        context = current_context()
+        if context is not None:
+            context.user_id = user_id
+        return "user", str(user_id)
+
+
+def _exempt(path: str) -> bool:
+    return path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES)
+
+
+def install_rate_limiting(app: FastAPI, settings: Settings, identify: Identify) -> None:
+    """Limit the app's requests as `settings` say; nothing when `RATE_LIMIT_ENABLED` is false."""
+    if not settings.rate_limit_enabled:
+        return
+    limiter = RateLimiter(settings)
+    app.state.rate_limiter = limiter
+    app.add_middleware(
+        RateLimitMiddleware, limiter=limiter, identify=identify, api_prefix=settings.api_prefix
+    )
+    close_on_shutdown(app, limiter.close)
+
+
+def close_on_shutdown(app: FastAPI, close: Callable[[], Awaitable[None]]) -> None:
+    """Run `close` when the app's lifespan ends, after the lifespan given to the app."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: Any) -> AsyncIterator[Any]:
+        async with inner(app_) as state:
+            try:
+                yield state
+            finally:
+                await close()
+
+    app.router.lifespan_context = lifespan
