@@ -13,6 +13,7 @@ from conduit import __version__
 from conduit.api import mount_api
 from conduit.core.config import Settings, get_settings
 from conduit.core.db import Database
+from conduit.core.docs import install_docs
 from conduit.core.errors import install_error_handlers
 from conduit.core.mail import transport_for
 from conduit.core.security import PasswordHasher, TokenCodec
@@ -51,6 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = Database(settings)
@@ -60,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.deliverer = OutboxDeliverer(app.state.db, transport_for(settings), settings)
 
     install_error_handlers(app)
+    install_docs(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
