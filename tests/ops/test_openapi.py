@@ -46,6 +46,10 @@ def operations(openapi: dict[str, Any]) -> Operations:
     return found
 
 
+def report(problems: list[tuple[str, ...]]) -> str:
+    return "\n".join(" ".join(problem) for problem in problems)
+
+
 def calls(dependant: Dependant) -> Iterator[Any]:
     for dependency in dependant.dependencies:
         yield dependency.call
@@ -71,7 +75,7 @@ def test_every_operation_says_what_it_does(operations: Operations) -> None:
         for method, path, operation in operations
         if not (operation.get("summary") or operation.get("description"))
     ]
-    assert vague == []
+    assert not vague, report(vague)
 
 
 def test_every_success_answer_has_a_schema_or_no_body(operations: Operations) -> None:
@@ -91,7 +95,7 @@ def test_every_success_answer_has_a_schema_or_no_body(operations: Operations) ->
             for media_type, body in content.items():
                 if not body.get("schema"):
                     problems.append((method, path, f"{code} {media_type} without schema"))
-    assert problems == []
+    assert not problems, report(problems)
 
 
 def test_error_answers_are_documented_in_the_error_shape(operations: Operations) -> None:
@@ -112,7 +116,7 @@ def test_error_answers_are_documented_in_the_error_shape(operations: Operations)
                 problems.append((method, path, f"{code} is not documented as ErrorBody"))
             if not response.get("description"):
                 problems.append((method, path, f"{code} has no description"))
-    assert problems == []
+    assert not problems, report(problems)
 
 
 def test_operations_that_need_a_user_declare_security_and_401(
@@ -134,7 +138,7 @@ def test_operations_that_need_a_user_declare_security_and_401(
             problems.append((method, path, f"security {security}"))
         if "401" not in operation["responses"]:
             problems.append((method, path, "no 401"))
-    assert problems == []
+    assert not problems, report(problems)
 
 
 @pytest.mark.parametrize(
