@@ -20,6 +20,7 @@ from conduit.core.cache import create_cache
 from conduit.core.clientip import ClientIP
 from conduit.core.config import Environment, Settings, get_settings
 from conduit.core.db import Database
+from conduit.core.docs import install_docs
 from conduit.core.errors import install_error_handlers
 from conduit.core.logging import configure_logging
 from conduit.core.mail import transport_for
@@ -85,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = Database(settings)
@@ -96,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.deliverer = OutboxDeliverer(app.state.db, transport_for(settings), settings)
 
     install_error_handlers(app)
+    install_docs(app)
     install_middleware(app, settings, IdentityResolver(app.state.db, app.state.tokens))
     app.include_router(ops_router)
     mount_api(app, settings.api_prefix)

@@ -180,7 +180,7 @@ async def unfavorite(
     description="Every tag in use, most used first.",
     operation_id="GetTags",
     response_model=TagsResponse,
-    responses=conditional_responses(),
+    responses={**conditional_responses(), **error_responses(422)},
 )
 async def tags(articles: ArticleServiceDep, if_none_match: IfNoneMatch = None) -> Response:
     body = await articles.tags_json()

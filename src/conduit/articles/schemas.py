@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from conduit.core.schemas import (
     BODY_MAX,
@@ -88,6 +88,21 @@ class ArticleRead(ArticleListItem):
 
 
 class NewArticleRequest(CamelModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "article": {
+                        "title": "How to train your dragon",
+                        "description": "Ever wonder how?",
+                        "body": "You have to believe",
+                        "tagList": ["reactjs", "angularjs", "dragons"],
+                    }
+                }
+            ]
+        }
+    )
+
     article: ArticleCreate
 
 

@@ -94,7 +94,8 @@ async def logout_all(principal: SessionPrincipal, auth: AuthServiceDep) -> Respo
     status_code=status.HTTP_202_ACCEPTED,
     summary="Send another verification mail",
     description="A link to confirm the current address is mailed to it.",
-    responses=error_responses(401, 403),
+    response_class=Response,
+    responses={202: {"description": "The mail is queued; no body."}, **error_responses(401, 403)},
 )
 async def send_verification(principal: CurrentPrincipal, mail: EmailFlowsDep) -> Response:
     await mail.send_verification(principal.user)
@@ -120,7 +121,11 @@ async def confirm_verification(body: EmailTokenRequest, mail: EmailFlowsDep) -> 
     summary="Mail a password reset link",
     description="Answers alike whether or not the address belongs to an account.",
     dependencies=[JSON_BODY],
-    responses=error_responses(415, 422),
+    response_class=Response,
+    responses={
+        202: {"description": "Queued when the address has an account; no body."},
+        **error_responses(415, 422),
+    },
 )
 async def request_reset(body: PasswordResetRequest, mail: EmailFlowsDep) -> Response:
     await mail.request_reset(body.email)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, ConfigDict, StringConstraints
 
 from conduit.core.schemas import COMMENT_MAX, CamelModel, Timestamp, not_blank
 from conduit.users.schemas import ProfileRead
@@ -27,6 +27,10 @@ class CommentRead(CamelModel):
 
 
 class NewCommentRequest(CamelModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"comment": {"body": "It takes a Jacobian"}}]}
+    )
+
     comment: CommentCreate
 
 

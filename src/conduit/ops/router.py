@@ -42,7 +42,10 @@ async def health() -> Health:
     summary="Readiness",
     description="The database (and Redis, when configured) answer within "
     "`READY_TIMEOUT` seconds each. 503 names the check that failed.",
-    responses={503: {"model": Ready, "description": "A dependency is unreachable"}},
+    responses={
+        200: {"model": Ready, "description": "Every dependency answers"},
+        503: {"model": Ready, "description": "A dependency is unreachable"},
+    },
 )
 async def ready(request: Request) -> JSONResponse:
     state = request.app.state
@@ -67,7 +70,7 @@ def _registry() -> CollectorRegistry:
     response_class=Response,
     responses={
         200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}},
-        **error_responses(401),
+        **error_responses(401, 422),
     },
 )
 async def metrics(

@@ -77,6 +77,7 @@ async def upload_image(
     responses={
         200: {"description": "The image.", "content": _IMAGE_CONTENT},
         404: _error("No such upload", "upload", "not found"),
+        **error_responses(422),
     },
 )
 async def get_image(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from conduit.core.schemas import (
@@ -131,10 +131,24 @@ class ProfileRead(CamelModel):
 
 
 class NewUserRequest(CamelModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"user": {"username": "jake", "email": "jake@jake.jake", "password": "jakejake"}}
+            ]
+        }
+    )
+
     user: UserCreate
 
 
 class LoginRequest(CamelModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"user": {"email": "jake@jake.jake", "password": "jakejake"}}]
+        }
+    )
+
     user: UserLogin
 
 

@@ -1,0 +1,153 @@
+"""The OpenAPI document describes every operation fully: what it does, what it answers on
+success and on error, and which credentials it needs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, get_args
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+
+from conduit.api import DOMAIN_ROUTERS
+from conduit.articles.schemas import NewArticleRequest
+from conduit.auth.dependencies import CurrentPrincipal
+from conduit.comments.schemas import NewCommentRequest
+from conduit.users.schemas import LoginRequest, NewUserRequest
+
+REQUIRED_PRINCIPAL = get_args(CurrentPrincipal)[1].dependency
+ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorBody"}
+# Success without a body: "done" and "accepted for later".
+NO_BODY_SUCCESS = {"202", "204"}
+
+Operations = list[tuple[str, str, dict[str, Any]]]
+
+
+@pytest.fixture
+async def openapi(client: httpx.AsyncClient) -> dict[str, Any]:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    document: dict[str, Any] = response.json()
+    return document
+
+
+@pytest.fixture
+def operations(openapi: dict[str, Any]) -> Operations:
+    found = [
+        (method.upper(), path, operation)
+        for path, item in openapi["paths"].items()
+        for method, operation in item.items()
+    ]
+    assert len(found) > 30
+    return found
+
+
+def report(problems: list[tuple[str, ...]]) -> str:
+    return "\n".join(" ".join(problem) for problem in problems)
+
+
+def calls(dependant: Dependant) -> Iterator[Any]:
+    for dependency in dependant.dependencies:
+        yield dependency.call
+        yield from calls(dependency)
+
+
+def routes_needing_a_user(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path) of the documented routes that answer 401 without credentials."""
+    prefix = app.state.settings.api_prefix
+    return {
+        (method, prefix + route.path)
+        for router in DOMAIN_ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute) and route.include_in_schema
+        if REQUIRED_PRINCIPAL in set(calls(route.dependant))
+        for method in route.methods
+    }
+
+
+def test_every_operation_says_what_it_does(operations: Operations) -> None:
+    vague = [
+        (method, path)
+        for method, path, operation in operations
+        if not (operation.get("summary") or operation.get("description"))
+    ]
+    assert not vague, report(vague)
+
+
+def test_every_success_answer_has_a_schema_or_no_body(operations: Operations) -> None:
+    problems = []
+    for method, path, operation in operations:
+        successes = {code: r for code, r in operation["responses"].items() if code[0] == "2"}
+        if not successes:
+            problems.append((method, path, "no 2xx response"))
+        for code, response in successes.items():
+            content = response.get("content")
+            if content is None:
+                if code not in NO_BODY_SUCCESS:
+                    problems.append((method, path, f"{code} without content"))
+                continue
+            if code == "204":
+                problems.append((method, path, "204 with content"))
+            for media_type, body in content.items():
+                if not body.get("schema"):
+                    problems.append((method, path, f"{code} {media_type} without schema"))
+    assert not problems, report(problems)
+
+
+def test_error_answers_are_documented_in_the_error_shape(operations: Operations) -> None:
+    problems = []
+    for method, path, operation in operations:
+        responses = operation["responses"]
+        errors = {code: r for code, r in responses.items() if code[0] == "4"}
+        takes_input = bool(operation.get("parameters") or operation.get("requestBody"))
+        if takes_input and "422" not in errors:
+            problems.append((method, path, "takes input but documents no 422"))
+        if any(p["in"] == "path" for p in operation.get("parameters", ())) and "404" not in errors:
+            problems.append((method, path, "addresses a resource but documents no 404"))
+        if (takes_input or operation.get("security")) and not errors:
+            problems.append((method, path, "no 4xx documented"))
+        for code, response in errors.items():
+            schema = response.get("content", {}).get("application/json", {}).get("schema")
+            if schema != ERROR_SCHEMA:
+                problems.append((method, path, f"{code} is not documented as ErrorBody"))
+            if not response.get("description"):
+                problems.append((method, path, f"{code} has no description"))
+    assert not problems, report(problems)
+
+
+def test_operations_that_need_a_user_declare_security_and_401(
+    app: FastAPI, openapi: dict[str, Any], operations: Operations
+) -> None:
+    schemes = set(openapi["components"]["securitySchemes"])
+    assert {"Token", "ApiKey", "OAuth2"} <= schemes
+    needing = routes_needing_a_user(app)
+    assert ("GET", "/api/user") in needing
+    assert ("POST", "/api/articles") in needing
+    assert ("GET", "/api/tags") not in needing
+    problems = []
+    for method, path, operation in operations:
+        if (method, path) not in needing:
+            continue
+        security = operation.get("security") or []
+        offered = {name for requirement in security for name in requirement}
+        if not offered or not offered <= schemes:
+            problems.append((method, path, f"security {security}"))
+        if "401" not in operation["responses"]:
+            problems.append((method, path, "no 401"))
+    assert not problems, report(problems)
+
+
+@pytest.mark.parametrize(
+    "model", [NewUserRequest, LoginRequest, NewArticleRequest, NewCommentRequest]
+)
+def test_the_main_request_bodies_carry_valid_examples(
+    openapi: dict[str, Any], model: type[BaseModel]
+) -> None:
+    examples = openapi["components"]["schemas"][model.__name__].get("examples")
+    assert examples, model.__name__
+    for example in examples:
+        model.model_validate(example)
