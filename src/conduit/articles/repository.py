@@ -8,7 +8,6 @@ the page's tags, and one for the total.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -28,19 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from conduit.articles.models import Article, ArticleTag, Favorite, Tag
+from conduit.articles.schemas import ArticleFilter
 from conduit.core.db import AnyRow, AnySelect
 from conduit.core.upsert import insert_ignore
 from conduit.users.models import Follow, User
 
 RowLock = Literal["share", "update"] | None
-
-
-@dataclass(frozen=True, slots=True)
-class ArticleFilter:
-    tag: str | None = None
-    author: str | None = None
-    favorited_by: str | None = None
-    feed_of: int | None = None  # user id whose followed authors make the feed
 
 
 def _favorites_count() -> Any:

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from conduit.articles.dependencies import ArticleServiceDep
-from conduit.articles.repository import ArticleFilter
 from conduit.articles.schemas import (
+    ArticleFilter,
     MultipleArticlesResponse,
     NewArticleRequest,
     SingleArticleResponse,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
@@ -18,6 +19,16 @@ from conduit.core.schemas import (
     not_blank,
 )
 from conduit.users.schemas import ProfileRead
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleFilter:
+    """Which articles a list shows (query parameters, or the signed-in user's feed)."""
+
+    tag: str | None = None
+    author: str | None = None
+    favorited_by: str | None = None
+    feed_of: int | None = None  # user id whose followed authors make the feed
 
 
 def _unique_sorted(tags: list[str]) -> list[str]:

@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.articles.models import Article
-from conduit.articles.repository import ArticleFilter, ArticleRepository, RowLock
+from conduit.articles.repository import ArticleRepository, RowLock
 from conduit.articles.schemas import (
     ArticleCreate,
+    ArticleFilter,
     ArticleListItem,
     ArticleRead,
     ArticleUpdate,
