@@ -1,0 +1,89 @@
+"""Architecture rules that neither ruff nor import-linter can express.
+
+ARCHITECTURE.md, rule 3: one AsyncSession per request, owned by one dependency that commits
+on success and rolls back on error; services and repositories never commit (they flush).
+Ruff's banned-api (TID251) resolves imported names only, so it cannot see a method called on
+a session instance; this walks the syntax tree of every module under src/ instead.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PACKAGE = SRC / "conduit"
+
+# The only modules that end a transaction themselves.
+TRANSACTION_OWNERS = {
+    PACKAGE / "core" / "db.py",  # Database.session(): the request's unit of work
+    PACKAGE / "migrations" / "env.py",  # Alembic runs the migrations in its own transaction
+}
+
+
+def _is_begin_block(item: ast.withitem) -> bool:
+    """`with x.begin():` / `async with x.begin():` opens a transaction that commits when its
+    block ends. (`begin_nested()` is a SAVEPOINT inside the caller's transaction: allowed. A
+    plain `.begin(...)` call elsewhere is some other API, e.g. IdempotencyService.begin.)"""
+    call = item.context_expr
+    return (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr == "begin"
+    )
+
+
+def transaction_calls(source: str, filename: str = "<string>") -> list[tuple[int, str]]:
+    """(line, what) of every `<anything>.commit` reference (a call, or the bound method handed
+    to someone else to call) and of every `with <anything>.begin():` block."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, ast.Attribute) and node.attr == "commit":
+            found.append((node.lineno, "commit"))
+        elif isinstance(node, ast.With | ast.AsyncWith):
+            found.extend((node.lineno, "begin") for item in node.items if _is_begin_block(item))
+    return sorted(found)
+
+
+def test_the_checker_sees_commits_and_begins() -> None:
+    source = (
+        "async def f(session, other):\n"
+        "    await session.commit()\n"
+        "    await other.session.commit()\n"
+        "    later = session.commit\n"
+        "    async with session.begin():\n"
+        "        pass\n"
+        "    with engine.begin() as connection:\n"
+        "        pass\n"
+        "    outcome = await service.begin(key)\n"
+        "    async with session.begin_nested():\n"
+        "        await session.flush()\n"
+    )
+    assert transaction_calls(source) == [
+        (2, "commit"),
+        (3, "commit"),
+        (4, "commit"),
+        (5, "begin"),
+        (7, "begin"),
+    ]
+
+
+def test_the_transaction_owners_exist() -> None:
+    # A renamed owner must be renamed here too, not silently dropped from the allow-list.
+    for path in TRANSACTION_OWNERS:
+        assert path.is_file(), path
+    assert transaction_calls((PACKAGE / "core" / "db.py").read_text())
+
+
+def test_only_the_session_dependency_and_alembic_commit() -> None:
+    offenders = [
+        f"{path.relative_to(SRC.parent)}:{line}: .{attr}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path not in TRANSACTION_OWNERS
+        for line, attr in transaction_calls(path.read_text(encoding="utf-8"), str(path))
+    ]
+    assert not offenders, (
+        "Only the request's session dependency (conduit.core.db.Database.session) and the "
+        "Alembic env commit; services and repositories flush() and let it commit:\n  "
+        + "\n  ".join(offenders)
+    )
