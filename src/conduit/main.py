@@ -88,6 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # One URL per resource: no 307 to the path with(out) a trailing slash, whose
+        # absolute Location would be built from the request's (forgeable) Host header.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.db = Database(settings)

@@ -14,8 +14,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.auth.email import EmailFlows
+from conduit.auth.email import EmailFlows, ResetRequests
 from conduit.auth.service import AuthService
 from conduit.core.db import SessionDep
 from conduit.core.errors import Forbidden, Unauthorized
@@ -56,6 +57,20 @@ def get_email_flows(request: Request, session: SessionDep, auth: AuthServiceDep)
 
 
 EmailFlowsDep = Annotated[EmailFlows, Depends(get_email_flows)]
+
+
+def get_reset_requests(request: Request) -> ResetRequests:
+    """Reset requests run after the response, in a database session of their own."""
+    state = request.app.state
+
+    def flows(session: AsyncSession) -> EmailFlows:
+        auth = AuthService(session, state.tokens)
+        return EmailFlows(session, state.settings, auth, state.passwords, state.accounts)
+
+    return ResetRequests(state.db, flows)
+
+
+ResetRequestsDep = Annotated[ResetRequests, Depends(get_reset_requests)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,9 @@ The mail is queued in the request's transaction (the outbox) and sent after it c
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -19,13 +21,15 @@ from conduit.auth.models import EmailToken
 from conduit.auth.repository import AuthRepository
 from conduit.auth.service import AuthService
 from conduit.core.config import Settings
-from conduit.core.db import utcnow
+from conduit.core.db import Database, utcnow
 from conduit.core.errors import BadRequest
 from conduit.core.mail import MailMessage
 from conduit.core.security import PasswordHasher
 from conduit.outbox.service import Outbox
 from conduit.users.models import User
 from conduit.users.protection import AccountProtection
+
+logger = logging.getLogger("conduit.auth")
 
 VERIFY = "verify"
 RESET = "reset"
@@ -119,12 +123,10 @@ class EmailFlows:
     # --- password reset ------------------------------------------------------------
 
     async def request_reset(self, email: str) -> None:
-        """Queue a reset link if the address belongs to an active account. The answer and
-        the work done are alike either way: a token is made, one lookup runs."""
-        token = secrets.token_urlsafe(32)
+        """Queue a reset link if the address belongs to an active account (see
+        `ResetRequests`: this runs after the answer has been sent)."""
         user = await self.repo.user_by_email(email.lower())
         if user is None or not user.active:
-            _hash(token)
             return
         await self._mail_link(
             user,
@@ -149,3 +151,25 @@ class EmailFlows:
         user.updated_at = now
         await self.repo.spend_email_tokens(user.id, RESET, now)
         await self.auth.logout_all(user.id)
+
+
+class ResetRequests:
+    """Password-reset requests, handled after the response has been sent.
+
+    The answer (202, no body) is the same whether or not the address has an account, and so
+    is its timing: nothing about the account is looked up, and nothing is written, before
+    the response leaves. Queuing the link (a token and an outbox row, then a commit) would
+    otherwise take measurably longer for a real account than for an unknown address.
+    """
+
+    def __init__(self, db: Database, flows: Callable[[AsyncSession], EmailFlows]) -> None:
+        self.db = db
+        self.flows = flows
+
+    async def handle(self, email: str) -> None:
+        """One unit of work of its own; a failure is logged (the client has its answer)."""
+        try:
+            async with self.db.session() as session:
+                await self.flows(session).request_reset(email)
+        except Exception as exc:
+            logger.warning("password reset request failed: %s", type(exc).__name__)

@@ -59,12 +59,16 @@ class AuthRepository:
             .values(revoked_at=now)
         )
 
-    async def revoke_user_sessions(self, user_id: int, now: datetime) -> None:
-        await self.session.execute(
-            update(AuthSession)
-            .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-            .values(revoked_at=now)
+    async def revoke_user_sessions(
+        self, user_id: int, now: datetime, *, keep: str | None = None
+    ) -> None:
+        """End every live session of the user, except `keep` when given."""
+        stmt = update(AuthSession).where(
+            AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
         )
+        if keep is not None:
+            stmt = stmt.where(AuthSession.id != keep)
+        await self.session.execute(stmt.values(revoked_at=now))
 
     # --- API keys ----------------------------------------------------------------
 

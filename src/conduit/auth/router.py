@@ -6,11 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
+from starlette.background import BackgroundTask
 
 from conduit.auth.dependencies import (
     AuthServiceDep,
     CurrentPrincipal,
     EmailFlowsDep,
+    ResetRequestsDep,
     SessionPrincipal,
 )
 from conduit.auth.schemas import (
@@ -119,7 +121,10 @@ async def confirm_verification(body: EmailTokenRequest, mail: EmailFlowsDep) -> 
     "/password-reset",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Mail a password reset link",
-    description="Answers alike whether or not the address belongs to an account.",
+    description=(
+        "Answers at once, alike and in the same time whether or not the address belongs "
+        "to an account; the link is queued after the answer has been sent."
+    ),
     dependencies=[JSON_BODY],
     response_class=Response,
     responses={
@@ -127,9 +132,11 @@ async def confirm_verification(body: EmailTokenRequest, mail: EmailFlowsDep) -> 
         **error_responses(415, 422),
     },
 )
-async def request_reset(body: PasswordResetRequest, mail: EmailFlowsDep) -> Response:
-    await mail.request_reset(body.email)
-    return Response(status_code=status.HTTP_202_ACCEPTED)
+async def request_reset(body: PasswordResetRequest, resets: ResetRequestsDep) -> Response:
+    # Answered before anything is looked up: the same answer, in the same time, for an
+    # address with an account and one without.
+    task = BackgroundTask(resets.handle, body.email)
+    return Response(status_code=status.HTTP_202_ACCEPTED, background=task)
 
 
 @router.post(

@@ -107,6 +107,10 @@ class AuthService:
     async def logout_all(self, user_id: int) -> None:
         await self.repo.revoke_user_sessions(user_id, utcnow())
 
+    async def logout_others(self, user_id: int, keep_session_id: str) -> None:
+        """End every session of the user but the one making the request."""
+        await self.repo.revoke_user_sessions(user_id, utcnow(), keep=keep_session_id)
+
     # --- API keys ----------------------------------------------------------------
 
     async def authenticate_key(self, key: str) -> Authenticated:

@@ -33,8 +33,14 @@ def parse_list(value: Any) -> Any:
 
 
 class Settings(BaseSettings):
+    # A refused setting is reported without the values read: they hold SECRET_KEY, the
+    # database and SMTP passwords, and startup errors end up in logs.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        hide_input_in_errors=True,
     )
 
     environment: Environment = Environment.DEVELOPMENT

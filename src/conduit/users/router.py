@@ -68,6 +68,10 @@ async def current_user(principal: CurrentPrincipal) -> UserResponse:
     "/user",
     tags=["User and Authentication"],
     summary="Update current user",
+    description=(
+        "Only the fields sent change. A new password ends every other session of the user. "
+        "An API key (`profile:write`) may not change the password or the e-mail."
+    ),
     operation_id="UpdateCurrentUser",
     dependencies=[JSON_BODY, needs(Scope.PROFILE_WRITE)],
     responses=error_responses(401, 403, 409, 415, 422),
@@ -75,7 +79,8 @@ async def current_user(principal: CurrentPrincipal) -> UserResponse:
 async def update_user(
     body: UpdateUserRequest, principal: CurrentPrincipal, users: UserServiceDep
 ) -> UserResponse:
-    return UserResponse(user=await users.update(principal.user, body.user, principal.token))
+    updated = await users.update(principal.user, body.user, principal.token, principal.session_id)
+    return UserResponse(user=updated)
 
 
 @router.get(

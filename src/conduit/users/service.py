@@ -125,8 +125,15 @@ class UserService:
         user = await self.check_credentials(email, password)
         return await self.auth.start_session(user)
 
-    async def update(self, user: User, data: UserUpdate, token: str) -> UserRead:
+    async def update(
+        self, user: User, data: UserUpdate, token: str, session_id: str | None
+    ) -> UserRead:
+        """Change the caller's own account. `session_id` is None when an API key calls: a key
+        may edit the profile but never the credentials (password, e-mail), which would let
+        it take the account over. A new password ends every other session of the user."""
         changes = data.model_dump(exclude_unset=True)
+        if session_id is None and ("password" in changes or "email" in changes):
+            raise Forbidden("api_key", "cannot change the password or e-mail")
         password = changes.pop("password", None)
         if password is not None:
             self.protection.check_password(
@@ -135,6 +142,8 @@ class UserService:
                 email=changes.get("email") or user.email,
             )
             user.password_hash = await self.passwords.hash(password)
+            assert session_id is not None
+            await self.auth.logout_others(user.id, session_id)
         username = changes.get("username")
         email = changes.get("email")
         await self._ensure_available(
