@@ -102,7 +102,8 @@ def profile(options: Options, scenario_key: str, seconds: float, connections: in
     server = bench.start_conduit()
     try:
         emails = values["email"][: options.signed_in_users]
-        values["token"] = asyncio.run(_login(server.url, emails))
+        parallel = 1 if is_sqlite(options.database_url) else 4  # see Bench.run
+        values["token"] = asyncio.run(_login(server.url, emails, parallel))
         write_data_file(bench.data_file, values)
         load = bench.load(server, scenario, connections)
         wrk_mod.run(bench.wrk, replace(load, seconds=options.warmup), options.wrk_cpu)
@@ -126,15 +127,15 @@ def profile(options: Options, scenario_key: str, seconds: float, connections: in
     found = analyse(raw_path.read_text())
     backend = "sqlite" if is_sqlite(options.database_url) else "postgresql"
     out = options.results_dir / f"profile-{scenario_key}-{options.scale}-{backend}.md"
-    per_request = found.samples / 200 / result.requests * 1e6 if result.requests else 0.0
     lines = [
         f"# Profile: {scenario.title}, {options.scale} scale, {backend}",
         "",
         f"py-spy (200 Hz, `--function`, idle threads left out) on `conduit serve --workers "
         f"{options.workers}` for {seconds:g} s under wrk at {connections} connections: "
         f"{result.rps:,.0f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms; "
-        f"{found.samples} busy samples, about {per_request:,.0f} µs of Python per request. "
-        f"Shares are of the busy samples. Command: `python -m bench profile --scenario "
+        f"{found.samples} busy samples (a thread running or waiting for the CPU; threads "
+        "waiting for work are left out). Shares are of the busy samples. "
+        "Command: `python -m bench profile --scenario "
         f"{scenario_key} --scale {options.scale}` (on a database seeded at that scale).",
         "",
         f"## Top {TOP} frames by own time",

@@ -11,6 +11,8 @@ from bench.scenarios import (
     GROWTH_LIMIT,
     GROWTH_NAME,
     LATENCY_CONNECTIONS,
+    MIXED_LOGIN_CONNECTIONS,
+    SCENARIOS,
     TARGETS,
     latency_label,
 )
@@ -38,12 +40,26 @@ def _reference(run: dict[str, Any], runs: dict[str, Any]) -> dict[str, Any] | No
     return runs.get(label) or runs.get("ceiling")
 
 
+def _mixed(run: dict[str, Any]) -> bool:
+    """One of the two loads of the mixed run (article reads + logins at once)."""
+    return "+" in run["label"]
+
+
+def title(run: dict[str, Any]) -> str:
+    if _mixed(run):
+        if run["scenario"] == "login":
+            return f"{run['title']}, beside the reads above"
+        return f"{run['title']}, while {MIXED_LOGIN_CONNECTIONS} connections log in"
+    return str(run["title"])
+
+
 def _ratio_text(run: dict[str, Any], runs: dict[str, Any]) -> str:
     ref = _reference(run, runs)
-    if ref is None or not ref["rps"] or run["label"].endswith("+login"):
+    if ref is None or not ref["rps"] or _mixed(run):
         return "-"
     name = "bare" if ref["scenario"] == "bare" else "ceiling"
-    return f"{run['rps'] / ref['rps']:.0%} of {name}"
+    ratio = run["rps"] / ref["rps"]
+    return f"{ratio:.0%} of {name}" if ratio >= 0.1 else f"{ratio:.1%} of {name}"
 
 
 def growth(results_dir: Path, backend: str) -> tuple[float | None, str]:
@@ -89,17 +105,34 @@ def results_table(runs: dict[str, Any]) -> list[str]:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for run in runs.values():
-        title = run["title"]
-        if run["label"].endswith("+login") and run["scenario"] != "login":
-            title += ", while 8 connections log in"
-        elif run["label"].startswith("login+"):
-            title += ", beside the reads above"
         lines.append(
-            f"| {title} | {run['connections']} | {_num(run['rps'])} | {_ratio_text(run, runs)} "
+            f"| {title(run)} | {run['connections']} | {_num(run['rps'])} "
+            f"| {_ratio_text(run, runs)} "
             f"| {_ms(run['p50_ms'])} | {_ms(run['p99_ms'])} | {_num(run['cpu_us_per_request'])} "
             f"| {_num(run['db_cpu_us_per_request'])} | {_num(run['sql_per_request'])} "
             f"| {sum(run['errors'].values()) or ''} |"
         )
+    return lines
+
+
+def notes(runs: dict[str, Any]) -> list[str]:
+    lines = [
+        "Notes:",
+        "",
+        "- Requests are signed in (`Authorization: Token ...`) unless marked anonymous; "
+        '"vs ceiling" is the ratio to the ceiling app at the same connection count (the '
+        "tags: to the bare route).",
+        "- SQL/req counts SELECT/INSERT/UPDATE/DELETE statements; BEGIN, COMMIT and the "
+        "pool's pre-ping are further round trips to the database that it leaves out.",
+        "- With the server saturated (64 connections on one core), latency is mostly queueing: "
+        "read p50/p99 of the 16-connection rows for the latency of a request itself.",
+    ]
+    seen = set()
+    for run in runs.values():
+        scenario = SCENARIOS.get(run["scenario"])
+        if scenario is not None and scenario.note and scenario.key not in seen:
+            seen.add(scenario.key)
+            lines.append(f"- {scenario.title}: {scenario.note}.")
     return lines
 
 
@@ -146,6 +179,8 @@ def render_markdown(results: dict[str, Any], results_dir: Path, charts: list[Pat
         "",
         *results_table(runs),
         "",
+        *notes(runs),
+        "",
     ]
     for chart in charts:
         lines += [f"![{chart.stem}]({chart.name})", ""]
@@ -190,7 +225,7 @@ def _charts(results: dict[str, Any], stem: str, results_dir: Path) -> list[Path]
     every = list(runs.values())
     fig, ax = plt.subplots(figsize=(10, 0.5 * len(every) + 1.5))
     ys = range(len(every))
-    labels = [f"{r['title']} @{r['connections']}" for r in every][::-1]
+    labels = [f"{title(r)} @{r['connections']}" for r in every][::-1]
     p50 = [r["p50_ms"] for r in every][::-1]
     p99 = [r["p99_ms"] for r in every][::-1]
     ax.barh([y + 0.2 for y in ys], p50, height=0.4, label="p50", color="#1f77b4")
@@ -215,6 +250,7 @@ def _charts(results: dict[str, Any], stem: str, results_dir: Path) -> list[Path]
     ax.barh(names, server, label="server process", color="#1f77b4")
     ax.barh(names, db, left=server, label="PostgreSQL backends", color="#2ca02c")
     ax.set_xscale("log")
+    ax.set_xlim(left=50)
     ax.set_xlabel("CPU µs per request (log scale; lower is better)")
     ax.set_title(f"CPU per request: {suffix}")
     ax.legend(loc="lower right")

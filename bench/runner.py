@@ -203,6 +203,7 @@ class Bench:
 
     def in_process_settings(self) -> Settings:
         values: dict[str, Any] = {k.lower(): v for k, v in self.server_settings.items()}
+        values.setdefault("redis_url", None)  # as the server: not from this environment
         values.update(access_log=False, mail_embedded_worker=False, log_level="WARNING")
         return Settings(_env_file=None, **values)
 
@@ -324,7 +325,10 @@ class Bench:
         try:
             emails = values["email"][: self.o.signed_in_users]
             console.print(f"logging {len(emails)} users in through the API")
-            values["token"] = asyncio.run(_login(conduit.url, emails))
+            # One at a time on SQLite: a login holds the write lock through its Argon2 check,
+            # so concurrent ones queue on it and may wait past the busy timeout (a 500).
+            parallel = 1 if is_sqlite(self.o.database_url) else 4
+            values["token"] = asyncio.run(_login(conduit.url, emails, parallel))
             write_data_file(self.data_file, values)
             sql = asyncio.run(_count(self.in_process_settings(), self.selected(CONDUIT), values))
             for scenario in self.selected(CONDUIT):
@@ -365,6 +369,7 @@ class Bench:
             "backend": "sqlite" if is_sqlite(self.o.database_url) else "postgresql",
             "database": _server_version(self.o.database_url),
             "scale": self.o.scale,
+            "only": list(self.o.only),
             "duration_s": self.o.duration,
             "warmup_s": self.o.warmup,
             "connections": self.o.connections,
@@ -417,7 +422,8 @@ def _git_commit() -> str:
 def save(results: dict[str, Any], results_dir: Path) -> Path:
     results_dir.mkdir(parents=True, exist_ok=True)
     meta = results["meta"]
-    path = results_dir / f"{meta['scale']}-{meta['backend']}.json"
+    partial = "-partial" if meta["only"] else ""  # never overwrites a full run's results
+    path = results_dir / f"{meta['scale']}-{meta['backend']}{partial}.json"
     path.write_text(json.dumps(results, indent=2) + "\n")
     return path
 

@@ -24,7 +24,7 @@ class Scenario:
 
 
 CEILING = Scenario(
-    "ceiling", "ceiling: 1 asyncpg query, 20 rows", "GET", "/ceiling/articles", "none",
+    "ceiling", "ceiling: 1 query of 20 rows", "GET", "/ceiling/articles", "none",
     app="ceiling", note="bench/ceiling.py",
 )  # fmt: skip
 BARE = Scenario(
@@ -36,26 +36,35 @@ BARE = Scenario(
 CONDUIT = [
     Scenario("articles_anon", "GET /api/articles (anonymous)", "GET", "/api/articles", "none",
              note="first page: served from the read cache"),
-    Scenario("articles", "GET /api/articles (signed in)", "GET", "/api/articles"),
+    Scenario("articles", "GET /api/articles (signed in)", "GET", "/api/articles",
+             note="first page (20), newest first, with the total count"),
     Scenario("articles_tag", "GET /api/articles?tag=", "GET", "/api/articles?tag={tag}",
              note="tags drawn by popularity"),
     Scenario("articles_author", "GET /api/articles?author=", "GET",
              "/api/articles?author={author}", note="authors drawn by article count"),
-    Scenario("feed", "GET /api/articles/feed", "GET", "/api/articles/feed"),
+    Scenario("feed", "GET /api/articles/feed", "GET", "/api/articles/feed",
+             note="each user follows 10-30 authors, mostly prolific ones"),
     Scenario("article", "GET /api/articles/{slug} (signed in)", "GET", "/api/articles/{slug}"),
     Scenario("article_anon", "GET /api/articles/{slug} (anonymous)", "GET",
-             "/api/articles/{slug}", "none", note="served from the read cache once seen"),
+             "/api/articles/{slug}", "none",
+             note="served from the read cache once a slug has been read; with 2,000 "
+             "random slugs, most reads of a short run miss it"),
     Scenario("comments", "GET /api/articles/{slug}/comments", "GET",
              "/api/articles/{slug}/comments"),
-    Scenario("tags", "GET /api/tags", "GET", "/api/tags", "none", note="cached"),
+    Scenario("tags", "GET /api/tags", "GET", "/api/tags", "none",
+             note="served from the read cache (every tag in use, most used first)"),
     # Each login costs ~160 ms of CPU (Argon2id at the production cost): at 64 connections a
     # request would wait ~10 s, longer than a short run, so this one runs at 8.
     Scenario("login", "POST /api/users/login", "POST", "/api/users/login", "none", "login",
-             writes=True, note="Argon2id at the production cost", connections=8),
+             writes=True,
+             note="Argon2id at the production cost (about 160 ms of CPU on the 2-core "
+             "development machine); run at 8 connections, since at 64 a login waits ~10 s",
+             connections=8),
     Scenario("create_article", "POST /api/articles", "POST", "/api/articles", body="article",
-             writes=True),
+             writes=True, note="a new title each time, 1-2 existing tags"),
     Scenario("favorite", "POST /api/articles/{slug}/favorite", "POST",
-             "/api/articles/{slug}/favorite", writes=True),
+             "/api/articles/{slug}/favorite", writes=True,
+             note="random user and article; favoriting twice counts once"),
 ]  # fmt: skip
 SCENARIOS = {s.key: s for s in [CEILING, BARE, *CONDUIT]}
 
