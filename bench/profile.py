@@ -125,6 +125,7 @@ def profile(options: Options, scenario_key: str, seconds: float, connections: in
     finally:
         server.stop()
     found = analyse(raw_path.read_text())
+    bench.cleanup()
     backend = "sqlite" if is_sqlite(options.database_url) else "postgresql"
     out = options.results_dir / f"profile-{scenario_key}-{options.scale}-{backend}.md"
     lines = [

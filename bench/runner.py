@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import secrets
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -163,6 +164,10 @@ class Bench:
         self.runs: dict[str, dict[str, Any]] = {}
         self.secret_key = secrets.token_urlsafe(48)
         self.server_settings = self._server_settings()
+
+    def cleanup(self) -> None:
+        """Remove the working directory (the servers' logs, the tokens of the data file)."""
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     # --- settings and servers ------------------------------------------------------------
 
@@ -430,7 +435,9 @@ def save(results: dict[str, Any], results_dir: Path) -> Path:
 
 def run_benchmark(options: Options, on_saved: Callable[[Path], None] | None = None) -> Path:
     started = time.monotonic()
-    results = Bench(options).run()
+    bench = Bench(options)
+    results = bench.run()
+    bench.cleanup()  # kept after a failure: the servers' logs are there
     path = save(results, options.results_dir)
     console.print(f"results: {path} ({time.monotonic() - started:.0f} s)")
     if on_saved is not None:
