@@ -1,0 +1,5 @@
+"""`python -m bench`: seed, run, report, profile."""
+
+from bench.cli import app
+
+app()

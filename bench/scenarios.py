@@ -1,0 +1,134 @@
+"""What the benchmark requests, and the targets of issue 6."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+App = Literal["conduit", "ceiling"]
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    key: str
+    title: str
+    method: str
+    path: str  # template: {slug}, {tag}, {author} are drawn at random per request
+    auth: Literal["token", "none"] = "token"
+    body: Literal["none", "login", "article"] = "none"
+    app: App = "conduit"
+    writes: bool = False
+    note: str = ""
+    connections: int | None = None  # instead of the run's --connections
+
+
+CEILING = Scenario(
+    "ceiling", "ceiling: 1 query of 20 rows", "GET", "/ceiling/articles", "none",
+    app="ceiling", note="bench/ceiling.py",
+)  # fmt: skip
+BARE = Scenario(
+    "bare", "bare FastAPI route (tags body)", "GET", "/ceiling/tags", "none",
+    app="ceiling", note="no database",
+)  # fmt: skip
+
+# Reads first, writes last: the writes add rows and invalidate the cache.
+CONDUIT = [
+    Scenario("articles_anon", "GET /api/articles (anonymous)", "GET", "/api/articles", "none",
+             note="first page: served from the read cache"),
+    Scenario("articles", "GET /api/articles (signed in)", "GET", "/api/articles",
+             note="first page (20), newest first, with the total count"),
+    Scenario("articles_tag", "GET /api/articles?tag=", "GET", "/api/articles?tag={tag}",
+             note="tags drawn by popularity"),
+    Scenario("articles_author", "GET /api/articles?author=", "GET",
+             "/api/articles?author={author}", note="authors drawn by article count"),
+    Scenario("feed", "GET /api/articles/feed", "GET", "/api/articles/feed",
+             note="each user follows 10-30 authors, mostly prolific ones"),
+    Scenario("article", "GET /api/articles/{slug} (signed in)", "GET", "/api/articles/{slug}"),
+    Scenario("article_anon", "GET /api/articles/{slug} (anonymous)", "GET",
+             "/api/articles/{slug}", "none",
+             note="served from the read cache once a slug has been read; with 2,000 "
+             "random slugs, most reads of a short run miss it"),
+    Scenario("comments", "GET /api/articles/{slug}/comments", "GET",
+             "/api/articles/{slug}/comments"),
+    Scenario("tags", "GET /api/tags", "GET", "/api/tags", "none",
+             note="served from the read cache (every tag in use, most used first)"),
+    # Each login costs ~160 ms of CPU (Argon2id at the production cost): at 64 connections a
+    # request would wait ~10 s, longer than a short run, so this one runs at 8.
+    Scenario("login", "POST /api/users/login", "POST", "/api/users/login", "none", "login",
+             writes=True,
+             note="Argon2id at the production cost (about 160 ms of CPU on the 2-core "
+             "development machine); run at 8 connections, since at 64 a login waits ~10 s",
+             connections=8),
+    Scenario("create_article", "POST /api/articles", "POST", "/api/articles", body="article",
+             writes=True, note="a new title each time, 1-2 existing tags"),
+    Scenario("favorite", "POST /api/articles/{slug}/favorite", "POST",
+             "/api/articles/{slug}/favorite", writes=True,
+             note="random user and article; favoriting twice counts once"),
+]  # fmt: skip
+SCENARIOS = {s.key: s for s in [CEILING, BARE, *CONDUIT]}
+
+LATENCY_CONNECTIONS = 16  # p99 is read at 16 connections
+LATENCY_KEYS = ("ceiling", "articles")  # measured again at LATENCY_CONNECTIONS
+MIXED_LOGIN_CONNECTIONS = 8  # logging in continuously, while
+MIXED_READ_KEY = "article"  # ... this is read at LATENCY_CONNECTIONS
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    name: str
+    goal: str
+    measure: Callable[[dict[str, Any]], float | None]  # from a run's "runs" by label
+    passes: Callable[[float], bool]
+    unit: str  # how to show the value: "ratio", "ms" or "x"
+
+
+def _rps(runs: dict[str, Any], label: str) -> float | None:
+    run = runs.get(label)
+    return None if run is None else float(run["rps"])
+
+
+def _ratio(label: str, reference: str) -> Callable[[dict[str, Any]], float | None]:
+    def measure(runs: dict[str, Any]) -> float | None:
+        value, base = _rps(runs, label), _rps(runs, reference)
+        return None if value is None or not base else value / base
+
+    return measure
+
+
+def _p99(label: str) -> Callable[[dict[str, Any]], float | None]:
+    def measure(runs: dict[str, Any]) -> float | None:
+        run = runs.get(label)
+        return None if run is None else float(run["p99_ms"])
+
+    return measure
+
+
+def latency_label(key: str) -> str:
+    return f"{key}@{LATENCY_CONNECTIONS}"
+
+
+MIXED_LABEL = f"{MIXED_READ_KEY}+login"
+
+# Labels: a scenario's key at the run's connection count; `key@16` at 16 connections;
+# `article+login` for the article reads during the login load.
+TARGETS = [
+    Target("GET /api/articles signed in: throughput", ">= 40 % of the ceiling",
+           _ratio("articles", "ceiling"), lambda v: v >= 0.40, "ratio"),
+    Target("GET /api/articles signed in: p99 at 16 connections", "< 50 ms",
+           _p99(latency_label("articles")), lambda v: v < 50, "ms"),
+    Target("GET /api/articles/feed: throughput", ">= 30 % of the ceiling",
+           _ratio("feed", "ceiling"), lambda v: v >= 0.30, "ratio"),
+    Target("GET /api/articles?tag=: throughput", ">= 30 % of the ceiling",
+           _ratio("articles_tag", "ceiling"), lambda v: v >= 0.30, "ratio"),
+    Target("GET /api/articles/{slug} signed in: throughput", ">= 50 % of the ceiling",
+           _ratio("article", "ceiling"), lambda v: v >= 0.50, "ratio"),
+    Target("GET /api/tags: throughput", ">= 80 % of a bare FastAPI route",
+           _ratio("tags", "bare"), lambda v: v >= 0.80, "ratio"),
+    Target("GET /api/articles/{slug} p99 while 8 connections log in", "< 50 ms",
+           _p99(MIXED_LABEL), lambda v: v < 50, "ms"),
+]  # fmt: skip
+
+GROWTH_GOAL = "< 2x"
+GROWTH_LIMIT = 2.0
+GROWTH_NAME = "GET /api/articles p50 (signed in, 16 connections), large / small scale"
