@@ -9,6 +9,7 @@ from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 from conduit.core.schemas import (
     BODY_MAX,
     DESCRIPTION_MAX,
+    FILLED,
     TAG_MAX,
     TAGS_PER_ARTICLE_MAX,
     TITLE_MAX,
@@ -28,22 +29,26 @@ Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX),
     AfterValidator(clean_text),
+    FILLED,
 ]
 Description = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=DESCRIPTION_MAX),
     AfterValidator(clean_text),
+    FILLED,
 ]
 Body = Annotated[
     str,
     StringConstraints(min_length=1, max_length=BODY_MAX),
     AfterValidator(not_blank),
+    FILLED,
     Field(description="Markdown."),
 ]
 TagName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=TAG_MAX),
     AfterValidator(clean_text),
+    FILLED,
 ]
 TagList = Annotated[
     list[TagName],
