@@ -67,6 +67,14 @@ UsernamePath = Annotated[
                     }
                 },
             ),
+            Token=body_link(
+                "IssueToken",
+                "The OAuth2 password flow with the same e-mail and password.",
+                {
+                    "username": "$request.body#/user/email",
+                    "password": "$request.body#/user/password",
+                },
+            ),
             **_SESSION_LINKS,
         ),
         **error_responses(409, 415, 422),
