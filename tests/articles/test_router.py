@@ -167,6 +167,19 @@ async def test_create_rejects_a_blank_field(
     assert (await list_articles(client))["articlesCount"] == 0
 
 
+@pytest.mark.parametrize(("field", "limit"), [("title", 255), ("description", 1024)])
+async def test_a_stripped_field_counts_its_length_as_sent(
+    client: httpx.AsyncClient, alice: str, field: str, limit: int
+) -> None:
+    """The schema's maxLength is about the string sent, surrounding blanks included."""
+    response = await post_article(client, alice, **{field: " " + "x" * limit})
+    assert response.status_code == 422, response.text
+    assert errors(response) == {field: [f"is too long (maximum is {limit} characters)"]}
+    stripped = await post_article(client, alice, **{field: " " + "x" * (limit - 1) + " "})
+    assert stripped.status_code == 422  # limit + 1 as sent
+    assert (await post_article(client, alice, **{field: " " + "x" * (limit - 1)})).is_success
+
+
 @pytest.mark.parametrize("field", ["title", "description", "body"])
 async def test_create_rejects_a_missing_field(
     client: httpx.AsyncClient, alice: str, field: str

@@ -17,6 +17,7 @@ from conduit.core.schemas import (
     Timestamp,
     clean_text,
     not_blank,
+    raw_max_length,
 )
 from conduit.users.schemas import ProfileRead
 
@@ -28,12 +29,14 @@ def _unique_sorted(tags: list[str]) -> list[str]:
 Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX),
+    raw_max_length(TITLE_MAX),
     AfterValidator(clean_text),
     FILLED,
 ]
 Description = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=DESCRIPTION_MAX),
+    raw_max_length(DESCRIPTION_MAX),
     AfterValidator(clean_text),
     FILLED,
 ]
@@ -47,6 +50,7 @@ Body = Annotated[
 TagName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=TAG_MAX),
+    raw_max_length(TAG_MAX),
     AfterValidator(clean_text),
     FILLED,
 ]

@@ -7,7 +7,14 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from conduit.core.permissions import Scope
-from conduit.core.schemas import FILLED, TEXT, CamelModel, Timestamp, clean_text
+from conduit.core.schemas import (
+    FILLED,
+    TEXT,
+    CamelModel,
+    Timestamp,
+    clean_text,
+    raw_max_length,
+)
 from conduit.users.schemas import Email, NewPassword
 
 
@@ -28,6 +35,7 @@ class ApiKeyCreate(CamelModel):
     name: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+        raw_max_length(100),
         AfterValidator(clean_text),
         FILLED,
     ]
@@ -67,6 +75,7 @@ class ApiKeyPage(BaseModel):
 MailToken = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=256),
+    raw_max_length(256),
     AfterValidator(clean_text),
     FILLED,
     Field(description="The `token` query parameter of the link in the mail."),

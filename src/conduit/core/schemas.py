@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     GetJsonSchemaHandler,
     PlainSerializer,
@@ -73,6 +74,22 @@ class SchemaPattern:
         json_schema: dict[str, Any] = handler(schema)
         json_schema.setdefault("pattern", self.pattern)
         return json_schema
+
+
+def raw_max_length(limit: int) -> BeforeValidator:
+    """For a field stripped before its length is checked: the length as sent counts too,
+    as the schema's `maxLength` says (`" " * 10 + 254 characters` is not a valid e-mail)."""
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and len(value) > limit:
+            raise PydanticCustomError(
+                "string_too_long",
+                "String should have at most {max_length} characters",
+                {"max_length": limit},
+            )
+        return value
+
+    return BeforeValidator(check)
 
 
 TEXT = SchemaPattern(NO_NUL_PATTERN)  # what `clean_text` lets through

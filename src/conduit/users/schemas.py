@@ -21,6 +21,7 @@ from conduit.core.schemas import (
     CamelModel,
     SchemaPattern,
     clean_text,
+    raw_max_length,
 )
 
 
@@ -60,12 +61,14 @@ Username = Annotated[
     StringConstraints(
         strip_whitespace=True, min_length=1, max_length=USERNAME_MAX, pattern=r"^[\w.\-]+$"
     ),
+    raw_max_length(USERNAME_MAX),
     AfterValidator(clean_text),
     Field(description="Letters, digits, `_`, `.` and `-`; unique regardless of case."),
 ]
 Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=EMAIL_MAX),
+    raw_max_length(EMAIL_MAX),
     AfterValidator(clean_text),
     AfterValidator(_lower),
     FILLED,
@@ -73,6 +76,7 @@ Email = Annotated[
 NewEmail = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=EMAIL_MAX),
+    raw_max_length(EMAIL_MAX),
     AfterValidator(_email),
     FILLED,
     Field(
@@ -86,7 +90,10 @@ NewPassword = Annotated[
     StringConstraints(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX),
     AfterValidator(clean_text),
     TEXT,
-    Field(description=f"{PASSWORD_MIN} to {PASSWORD_MAX} characters (NIST SP 800-63B)."),
+    Field(
+        description=f"{PASSWORD_MIN} to {PASSWORD_MAX} characters (NIST SP 800-63B); not the "
+        "username, the e-mail or the part of it before `@`, in any case."
+    ),
 ]
 Bio = Annotated[
     Annotated[str, StringConstraints(max_length=BIO_MAX), AfterValidator(clean_text), TEXT] | None,
