@@ -52,7 +52,8 @@ def link(operation_id: str, description: str, **parameters: str) -> dict[str, An
 
 
 def body_link(operation_id: str, description: str, request_body: Any) -> dict[str, Any]:
-    """A link whose request body is built from the answer (strings may be expressions)."""
+    """A link whose request body is built from the request or the answer (its strings
+    may be runtime expressions)."""
     return {"operationId": operation_id, "description": description, "requestBody": request_body}
 
 
