@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from conduit.admin.router import router as admin_router
 from conduit.articles.router import router as articles_router
+from conduit.auth.dependencies import auth_is_optional
 from conduit.auth.router import keys_router
 from conduit.auth.router import router as auth_router
 from conduit.comments.router import router as comments_router
@@ -25,9 +28,17 @@ DOMAIN_ROUTERS = (
 )
 
 
+# OpenAPI's way of saying "credentials are optional": the empty requirement among the
+# alternatives (FastAPI appends `openapi_extra` lists to the security it derives).
+OPTIONAL_SECURITY: dict[str, Any] = {"security": [{}]}
+
+
 def build_router() -> APIRouter:
     router = APIRouter()
     for domain_router in DOMAIN_ROUTERS:
+        for route in domain_router.routes:
+            if isinstance(route, APIRoute) and auth_is_optional(route.dependant):
+                route.openapi_extra = {**(route.openapi_extra or {}), **OPTIONAL_SECURITY}
         router.include_router(domain_router)
     return router
 

@@ -142,6 +142,19 @@ async def test_same_title_twice_gets_distinct_slugs(client: httpx.AsyncClient, a
         assert (await get_article(client, article["slug"])).json()["article"] == article
 
 
+async def test_the_feed_route_name_is_never_a_slug(client: httpx.AsyncClient, alice: str) -> None:
+    article = await create_article(client, alice, "Feed")
+    assert article["slug"].startswith("feed-")
+    assert (await get_article(client, article["slug"])).json()["article"] == article
+    renamed = (await update_article(client, alice, article["slug"], title="FEED!")).json()
+    assert renamed["article"]["slug"].startswith("feed-")
+
+    for method in ("PUT", "DELETE", "OPTIONS"):
+        response = await client.request(method, "/api/articles/feed", headers=auth(alice))
+        assert response.status_code == 405, (method, response.text)
+        assert response.headers["allow"] == "GET, HEAD"
+
+
 @pytest.mark.parametrize("field", ["title", "description", "body"])
 @pytest.mark.parametrize("value", ["", "   "])
 async def test_create_rejects_a_blank_field(
@@ -152,6 +165,19 @@ async def test_create_rejects_a_blank_field(
     assert response.status_code == 422
     assert errors(response) == {field: ["can't be blank"]}
     assert (await list_articles(client))["articlesCount"] == 0
+
+
+@pytest.mark.parametrize(("field", "limit"), [("title", 255), ("description", 1024)])
+async def test_a_stripped_field_counts_its_length_as_sent(
+    client: httpx.AsyncClient, alice: str, field: str, limit: int
+) -> None:
+    """The schema's maxLength is about the string sent, surrounding blanks included."""
+    response = await post_article(client, alice, **{field: " " + "x" * limit})
+    assert response.status_code == 422, response.text
+    assert errors(response) == {field: [f"is too long (maximum is {limit} characters)"]}
+    stripped = await post_article(client, alice, **{field: " " + "x" * (limit - 1) + " "})
+    assert stripped.status_code == 422  # limit + 1 as sent
+    assert (await post_article(client, alice, **{field: " " + "x" * (limit - 1)})).is_success
 
 
 @pytest.mark.parametrize("field", ["title", "description", "body"])

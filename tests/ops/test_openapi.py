@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any, get_args
 
 import httpx
+import jsonschema_rs
 import pytest
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
@@ -17,6 +18,7 @@ from conduit.api import DOMAIN_ROUTERS
 from conduit.articles.schemas import NewArticleRequest
 from conduit.auth.dependencies import CurrentPrincipal
 from conduit.comments.schemas import NewCommentRequest
+from conduit.core.schemas import NO_NUL_PATTERN, NOT_BLANK_PATTERN, clean_text, not_blank
 from conduit.users.schemas import LoginRequest, NewUserRequest
 
 REQUIRED_PRINCIPAL = get_args(CurrentPrincipal)[1].dependency
@@ -151,3 +153,84 @@ def test_the_main_request_bodies_carry_valid_examples(
     assert examples, model.__name__
     for example in examples:
         model.model_validate(example)
+
+
+def test_optional_auth_is_documented_as_optional(app: FastAPI, operations: Operations) -> None:
+    """An operation that answers anonymous callers too lists `{}` among its security
+    alternatives; one that needs a user does not."""
+    needing = routes_needing_a_user(app)
+    optional = {
+        (method, path)
+        for method, path, operation in operations
+        if {} in (operation.get("security") or [])
+    }
+    assert optional == {
+        ("GET", "/api/profiles/{username}"),
+        ("GET", "/api/articles"),
+        ("GET", "/api/articles/{slug}"),
+        ("GET", "/api/articles/{slug}/comments"),
+    }
+    assert not optional & needing
+    for method, path, operation in operations:
+        if (method, path) in optional:
+            assert {"Token", "ApiKey"} <= {name for alt in operation["security"] for name in alt}
+
+
+def test_links_lead_to_operations_and_their_parameters(operations: Operations) -> None:
+    by_id = {operation["operationId"]: operation for _, _, operation in operations}
+    assert len(by_id) == len(operations)  # unique ids
+    linked = set()
+    problems = []
+    for method, path, operation in operations:
+        for code, response in operation["responses"].items():
+            for name, found in response.get("links", {}).items():
+                target = by_id.get(found["operationId"])
+                if target is None:
+                    problems.append((method, path, code, name, "no such operation"))
+                    continue
+                linked.add(found["operationId"])
+                accepted = {p["name"] for p in target.get("parameters", ())}
+                for parameter, expression in found.get("parameters", {}).items():
+                    if parameter.split(".")[-1] not in accepted:
+                        problems.append((method, path, code, name, f"no parameter {parameter}"))
+                    if not expression.startswith(("$response.body#/", "$request.path.")):
+                        problems.append((method, path, code, name, expression))
+                if "requestBody" in found and "requestBody" not in target:
+                    problems.append((method, path, code, name, "target takes no body"))
+    assert not problems, report(problems)
+    # The chains schemathesis' stateful phase follows.
+    assert {
+        "GetProfileByUsername",
+        "Login",
+        "GetArticle",
+        "UpdateArticle",
+        "DeleteArticle",
+        "CreateArticleFavorite",
+        "CreateArticleComment",
+        "DeleteArticleComment",
+        "RevokeApiKey",
+        "RefreshToken",
+    } <= linked
+
+
+@pytest.mark.parametrize(
+    "value", ["a", " a ", "", "   ", "\x1f\x85\u3000", "\ufeff", "a\x00", "\x00", "\n\t", "é"]
+)
+def test_the_text_patterns_say_what_the_validators_do(value: str) -> None:
+    """The patterns the OpenAPI document gives text fields, read as JSON Schema reads them
+    (ECMA-262, here by jsonschema-rs, which schemathesis uses), accept exactly what
+    `clean_text` and `not_blank` accept."""
+
+    def accepts(validator: Any) -> bool:
+        try:
+            validator(value)
+        except ValueError:
+            return False
+        return True
+
+    ecma = {
+        pattern: jsonschema_rs.validator_for({"type": "string", "pattern": pattern})
+        for pattern in (NO_NUL_PATTERN, NOT_BLANK_PATTERN)
+    }
+    assert ecma[NO_NUL_PATTERN].is_valid(value) == accepts(clean_text)
+    assert ecma[NOT_BLANK_PATTERN].is_valid(value) == accepts(not_blank)

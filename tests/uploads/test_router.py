@@ -174,6 +174,17 @@ async def test_the_file_field_is_required(client: httpx.AsyncClient, alice: str)
     assert no_body.status_code == 422
 
 
+async def test_a_broken_multipart_body_is_422(client: httpx.AsyncClient, alice: str) -> None:
+    boundary = "a222103b9b30b1f9e8be6882ecedb1d2"
+    response = await client.post(
+        "/api/uploads",
+        content=f"--{boundary}\r\n[]--{boundary}--\r\n".encode(),
+        headers={**auth(alice), "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"body": ["is not a valid form"]}
+
+
 async def test_an_api_key_needs_profile_write(client: httpx.AsyncClient, alice: str) -> None:
     async def key(scopes: list[str]) -> str:
         created = await client.post(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ import httpx
 import pytest
 
 from conduit.main import create_app
+from conduit.users.protection import ThrottleMemoryStorage
 from tests.conftest import PASSWORD, auth, error_body, register
 
 THROTTLED = {"errors": {"credentials": ["too many failed attempts"]}}
@@ -166,3 +169,32 @@ async def test_throttling_fails_open_when_redis_is_down(settings: Any) -> None:
             for _ in range(6):
                 assert (await login(client, "ivan@example.com", "wrong-pass")).status_code == 401
             assert (await login(client, "ivan@example.com", PASSWORD)).status_code == 200
+
+
+async def test_a_success_while_old_failures_expire_breaks_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A login succeeds (its count is cleared) while the in-process store's expiry task is
+    half-way through the keys: the task finishes, and the count starts again from zero."""
+    storage = ThrottleMemoryStorage()
+    for key in ("a", "b"):
+        assert await storage.acquire_entry(key, limit=5, expiry=60)
+    assert storage.timer is not None
+    await storage.timer  # the expiry run scheduled by the first failure
+
+    real_to_thread = asyncio.to_thread
+
+    async def clear_b_meanwhile(func: Any, /, *args: Any) -> Any:
+        monkeypatch.setattr(asyncio, "to_thread", real_to_thread)
+        await storage.clear("b")  # while the task holds key "a"
+        return await real_to_thread(func, *args)
+
+    monkeypatch.setattr(asyncio, "to_thread", clear_b_meanwhile)
+    assert await storage.acquire_entry("c", limit=5, expiry=60)  # schedules the next run
+    await storage.timer  # raised KeyError with limits' own `clear`
+
+    assert await storage.get_moving_window("b", limit=5, expiry=60) == (
+        pytest.approx(time.time(), abs=5),
+        0,
+    )
+    assert (await storage.get_moving_window("a", limit=5, expiry=60))[1] == 1

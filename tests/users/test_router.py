@@ -169,6 +169,32 @@ async def test_register_invalid_email_is_refused_without_echoing_it(
     assert "qzxv" not in response.text
 
 
+@pytest.mark.parametrize(
+    ("email", "status"),
+    [
+        ("alice@mail.test", 201),  # RFC 6761: `.test` names are used like any other
+        ("alice@example.invalid", 422),  # special-use domains that never receive mail
+        ("alice@localhost", 422),
+        ("alice@printer.local", 422),
+    ],
+)
+async def test_register_special_use_domains(
+    client: httpx.AsyncClient, email: str, status: int
+) -> None:
+    response = await sign_up(client, email=email)
+    assert response.status_code == status, response.text
+
+
+@pytest.mark.parametrize("image", ["ftp://example.com/a.png", "https://a\x00b", "javascript:x"])
+async def test_update_refuses_an_image_that_is_not_an_http_url(
+    client: httpx.AsyncClient, image: str
+) -> None:
+    token = await register(client, "alice")
+    response = await update_me(client, token, image=image)
+    assert response.status_code == 422, response.text
+    assert list(errors(response)) == ["image"]
+
+
 async def test_register_invalid_username_is_not_echoed(client: httpx.AsyncClient) -> None:
     response = await sign_up(client, username="bad name <qzxv>")
 

@@ -11,7 +11,7 @@ from conduit.articles.dependencies import ArticleServiceDep
 from conduit.articles.schemas import SingleArticleResponse
 from conduit.auth.dependencies import Principal, needs, require
 from conduit.core.content import JSON_BODY
-from conduit.core.openapi import error_responses
+from conduit.core.openapi import error_responses, link, success
 from conduit.core.pagination import NumberedPageDep
 from conduit.core.permissions import Permission, Scope
 from conduit.core.schemas import SLUG_MAX, USERNAME_MAX, CleanStr
@@ -27,7 +27,18 @@ Restorer = Annotated[Principal, Depends(require(Permission.RESTORE_ARTICLE))]
     "/users",
     summary="List users",
     description="Admins only. `q` matches part of the username or e-mail.",
-    responses=error_responses(401, 403, 422),
+    operation_id="ListUsers",
+    responses={
+        200: success(
+            "Users in the order they signed up.",
+            UpdateFirstUser=link(
+                "UpdateUserStanding",
+                "Change the first user listed.",
+                username="$response.body#/items/0/username",
+            ),
+        ),
+        **error_responses(401, 403, 422),
+    },
 )
 async def list_users(
     _: UserManager,
@@ -47,6 +58,7 @@ async def list_users(
 @router.patch(
     "/users/{username}",
     summary="Change a user's role or active flag",
+    operation_id="UpdateUserStanding",
     description="Admins only. Deactivating a user ends all their sessions at once.",
     dependencies=[JSON_BODY],
     responses=error_responses(401, 403, 404, 415, 422),
@@ -65,7 +77,14 @@ async def update_user(
     "/articles/{slug}/restore",
     summary="Restore a deleted article",
     description="Moderators and admins.",
-    responses=error_responses(401, 403, 404, 422),
+    operation_id="RestoreArticle",
+    responses={
+        200: success(
+            "The article, back.",
+            GetArticle=link("GetArticle", "Read it.", slug="$response.body#/article/slug"),
+        ),
+        **error_responses(401, 403, 404, 422),
+    },
 )
 async def restore_article(
     slug: Annotated[CleanStr, Path(min_length=1, max_length=SLUG_MAX)],

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from conduit.articles.dependencies import ArticleServiceDep
 from conduit.articles.schemas import (
@@ -15,10 +16,11 @@ from conduit.articles.schemas import (
     TagsResponse,
     UpdateArticleRequest,
 )
+from conduit.articles.service import RESERVED_SLUGS
 from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, needs, viewer_id
 from conduit.core.content import JSON_BODY
 from conduit.core.http_cache import IfNoneMatch, conditional_json, conditional_responses
-from conduit.core.openapi import error_responses
+from conduit.core.openapi import error_responses, link, success
 from conduit.core.pagination import PageDep
 from conduit.core.permissions import Scope
 from conduit.core.schemas import SLUG_MAX, TAG_MAX, USERNAME_MAX, CleanStr
@@ -28,6 +30,54 @@ router = APIRouter()
 SlugPath = Annotated[CleanStr, Path(min_length=1, max_length=SLUG_MAX, description="Article slug.")]
 
 
+class SlugConvertor(StringConvertor):
+    """`{slug:slug}`: a path segment other than a reserved name. As OpenAPI matches a
+    concrete path (`/articles/feed`) before a templated one (`/articles/{slug}`), so does
+    the router: `PUT /articles/feed` is a 405 of the feed's path, not a write to an article
+    that no one could read."""
+
+    regex = "(?!(?:" + "|".join(sorted(RESERVED_SLUGS)) + ")$)[^/]+"
+
+
+register_url_convertor("slug", SlugConvertor())
+
+
+def article_links(slug: str) -> dict[str, dict[str, Any]]:
+    """What can be done next with the article whose slug `slug` (an expression) names."""
+    return {
+        "GetArticle": link("GetArticle", "Read the article.", slug=slug),
+        "UpdateArticle": link("UpdateArticle", "Change the article.", slug=slug),
+        "DeleteArticle": link("DeleteArticle", "Delete the article.", slug=slug),
+        "FavoriteArticle": link("CreateArticleFavorite", "Favorite the article.", slug=slug),
+        "UnfavoriteArticle": link("DeleteArticleFavorite", "Unfavorite the article.", slug=slug),
+        "GetComments": link("GetArticleComments", "Read its comments.", slug=slug),
+        "AddComment": link("CreateArticleComment", "Comment on it.", slug=slug),
+    }
+
+
+_ARTICLE = "$response.body#/article"
+ARTICLE_LINKS = {
+    **article_links(f"{_ARTICLE}/slug"),
+    "GetAuthor": link(
+        "GetProfileByUsername", "The author's profile.", username=f"{_ARTICLE}/author/username"
+    ),
+}
+
+
+def _cached(description: str, **links: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    """The answers of a conditional GET, its 200 carrying `links`."""
+    responses = conditional_responses()
+    responses[200] = {**responses[200], **success(description, **links)}
+    return responses
+
+
+_FIRST_LISTED = {
+    "GetFirstArticle": link(
+        "GetArticle", "Read the first article listed.", slug="$response.body#/articles/0/slug"
+    )
+}
+
+
 @router.get(
     "/articles",
     tags=["Articles"],
@@ -35,7 +85,7 @@ SlugPath = Annotated[CleanStr, Path(min_length=1, max_length=SLUG_MAX, descripti
     description="Newest first. Filters combine. Auth is optional.",
     operation_id="GetArticles",
     response_model=MultipleArticlesResponse,
-    responses={**conditional_responses(), **error_responses(401, 422)},
+    responses={**_cached("Newest first.", **_FIRST_LISTED), **error_responses(401, 422)},
 )
 async def list_articles(
     articles: ArticleServiceDep,
@@ -62,7 +112,7 @@ async def list_articles(
     summary="Get recent articles from users you follow",
     operation_id="GetArticlesFeed",
     response_model=MultipleArticlesResponse,
-    responses={**conditional_responses(), **error_responses(401, 422)},
+    responses={**_cached("Newest first.", **_FIRST_LISTED), **error_responses(401, 422)},
 )
 async def feed(
     articles: ArticleServiceDep,
@@ -82,7 +132,10 @@ async def feed(
     summary="Create an article",
     operation_id="CreateArticle",
     dependencies=[JSON_BODY, needs(Scope.ARTICLES_WRITE)],
-    responses=error_responses(401, 403, 415, 422),
+    responses={
+        201: success("The new article.", **ARTICLE_LINKS),
+        **error_responses(401, 403, 415, 422),
+    },
 )
 async def create_article(
     body: NewArticleRequest, principal: CurrentPrincipal, articles: ArticleServiceDep
@@ -91,12 +144,12 @@ async def create_article(
 
 
 @router.get(
-    "/articles/{slug}",
+    "/articles/{slug:slug}",
     tags=["Articles"],
     summary="Get an article",
     operation_id="GetArticle",
     response_model=SingleArticleResponse,
-    responses={**conditional_responses(), **error_responses(401, 404, 422)},
+    responses={**_cached("The article.", **ARTICLE_LINKS), **error_responses(401, 404, 422)},
 )
 async def get_article(
     slug: SlugPath,
@@ -109,13 +162,16 @@ async def get_article(
 
 
 @router.put(
-    "/articles/{slug}",
+    "/articles/{slug:slug}",
     tags=["Articles"],
     summary="Update an article",
     description="Only the author may. A new title gives a new slug.",
     operation_id="UpdateArticle",
     dependencies=[JSON_BODY, needs(Scope.ARTICLES_WRITE)],
-    responses=error_responses(401, 403, 404, 415, 422),
+    responses={
+        200: success("The article as changed; its slug may be new.", **ARTICLE_LINKS),
+        **error_responses(401, 403, 404, 415, 422),
+    },
 )
 async def update_article(
     slug: SlugPath,
@@ -128,14 +184,23 @@ async def update_article(
 
 
 @router.delete(
-    "/articles/{slug}",
+    "/articles/{slug:slug}",
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["Articles"],
     summary="Delete an article",
     description="By its author, a moderator or an admin. The slug stays reserved.",
     operation_id="DeleteArticle",
     dependencies=[needs(Scope.ARTICLES_WRITE)],
-    responses=error_responses(401, 403, 404, 422),
+    responses={
+        204: success(
+            "Deleted.",
+            GetArticle=link("GetArticle", "Now 404.", slug="$request.path.slug"),
+            RestoreArticle=link(
+                "RestoreArticle", "Staff may restore it.", slug="$request.path.slug"
+            ),
+        ),
+        **error_responses(401, 403, 404, 422),
+    },
 )
 async def delete_article(
     slug: SlugPath, principal: CurrentPrincipal, articles: ArticleServiceDep
@@ -151,7 +216,10 @@ async def delete_article(
     description="Idempotent: favoriting twice counts once.",
     operation_id="CreateArticleFavorite",
     dependencies=[needs(Scope.ARTICLES_WRITE)],
-    responses=error_responses(401, 403, 404, 422),
+    responses={
+        200: success("The article.", **ARTICLE_LINKS),
+        **error_responses(401, 403, 404, 422),
+    },
 )
 async def favorite(
     slug: SlugPath, principal: CurrentPrincipal, articles: ArticleServiceDep
@@ -165,7 +233,10 @@ async def favorite(
     summary="Unfavorite an article",
     operation_id="DeleteArticleFavorite",
     dependencies=[needs(Scope.ARTICLES_WRITE)],
-    responses=error_responses(401, 403, 404, 422),
+    responses={
+        200: success("The article.", **ARTICLE_LINKS),
+        **error_responses(401, 403, 404, 422),
+    },
 )
 async def unfavorite(
     slug: SlugPath, principal: CurrentPrincipal, articles: ArticleServiceDep

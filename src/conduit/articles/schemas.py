@@ -10,6 +10,7 @@ from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 from conduit.core.schemas import (
     BODY_MAX,
     DESCRIPTION_MAX,
+    FILLED,
     TAG_MAX,
     TAGS_PER_ARTICLE_MAX,
     TITLE_MAX,
@@ -17,6 +18,7 @@ from conduit.core.schemas import (
     Timestamp,
     clean_text,
     not_blank,
+    raw_max_length,
 )
 from conduit.users.schemas import ProfileRead
 
@@ -38,23 +40,30 @@ def _unique_sorted(tags: list[str]) -> list[str]:
 Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX),
+    raw_max_length(TITLE_MAX),
     AfterValidator(clean_text),
+    FILLED,
 ]
 Description = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=DESCRIPTION_MAX),
+    raw_max_length(DESCRIPTION_MAX),
     AfterValidator(clean_text),
+    FILLED,
 ]
 Body = Annotated[
     str,
     StringConstraints(min_length=1, max_length=BODY_MAX),
     AfterValidator(not_blank),
+    FILLED,
     Field(description="Markdown."),
 ]
 TagName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=TAG_MAX),
+    raw_max_length(TAG_MAX),
     AfterValidator(clean_text),
+    FILLED,
 ]
 TagList = Annotated[
     list[TagName],

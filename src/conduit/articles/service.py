@@ -33,6 +33,8 @@ from conduit.users.service import PROFILES, author_profile
 SLUG_BASE_MAX = 200
 _SLUG_ATTEMPTS = 8
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+# What other routes under `/api/articles/` are named: never an article's slug.
+RESERVED_SLUGS = frozenset({"feed"})
 
 # Cache generations (see core/cache.py): what a write changes, what a cached body shows.
 ARTICLES = "articles"  # any article's content, existence or favorites
@@ -150,7 +152,9 @@ class ArticleService:
 
     async def _free_slug(self, title: str, current: str | None = None) -> str:
         base = slugify(title)
-        if base == current or not await self.articles.slug_exists(base):
+        if base == current:
+            return base
+        if base not in RESERVED_SLUGS and not await self.articles.slug_exists(base):
             return base
         return _with_suffix(base)
 

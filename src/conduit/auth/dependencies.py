@@ -8,11 +8,12 @@ user) answer 401 `token: is invalid`, on every route.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -129,6 +130,19 @@ async def _required_principal(
 
 CurrentPrincipal = Annotated[Principal, Depends(_required_principal)]
 OptionalPrincipal = Annotated[Principal | None, Depends(_optional_principal)]
+
+
+def _calls(dependant: Dependant) -> Iterator[Any]:
+    for dependency in dependant.dependencies:
+        yield dependency.call
+        yield from _calls(dependency)
+
+
+def auth_is_optional(dependant: Dependant) -> bool:
+    """Whether a route reads the caller when there is one and answers anonymous callers
+    too (its OpenAPI `security` then also lists `{}`)."""
+    calls = set(_calls(dependant))
+    return _optional_principal in calls and _required_principal not in calls
 
 
 def viewer_id(principal: Principal | None) -> int | None:

@@ -28,12 +28,21 @@ from conduit.auth.schemas import (
 from conduit.auth.service import TokenPair
 from conduit.core.content import JSON_BODY
 from conduit.core.db import MAX_ID
-from conduit.core.openapi import error_responses
+from conduit.core.openapi import body_link, error_responses, link, success
 from conduit.core.pagination import NumberedPageDep
 from conduit.users.dependencies import UserServiceDep
 
 router = APIRouter(prefix="/auth", tags=["Sessions"])
 keys_router = APIRouter(prefix="/api-keys", tags=["API keys"])
+
+
+_REFRESH_LINKS = {
+    "Refresh": body_link(
+        "RefreshToken",
+        "Spend the refresh token for a new pair.",
+        {"refresh_token": "$response.body#/refresh_token"},
+    )
+}
 
 
 def _token_response(pair: TokenPair) -> TokenResponse:
@@ -44,9 +53,10 @@ def _token_response(pair: TokenPair) -> TokenResponse:
 
 @router.post(
     "/token",
+    responses={200: success("A new session.", **_REFRESH_LINKS), **error_responses(401, 403, 422)},
     summary="Log in (OAuth2 password flow)",
+    operation_id="IssueToken",
     description="Form fields `username` (the e-mail) and `password`. Starts a session.",
-    responses=error_responses(401, 403, 422),
 )
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], users: UserServiceDep
@@ -61,8 +71,9 @@ async def token(
         "The refresh token is rotated: each one works once. Presenting a spent one revokes "
         "the whole session, its access tokens included."
     ),
+    operation_id="RefreshToken",
     dependencies=[JSON_BODY],
-    responses=error_responses(401, 415, 422),
+    responses={200: success("A new pair.", **_REFRESH_LINKS), **error_responses(401, 415, 422)},
 )
 async def refresh(body: RefreshRequest, auth: AuthServiceDep) -> TokenResponse:
     return _token_response(await auth.refresh(body.refresh_token))
@@ -72,6 +83,7 @@ async def refresh(body: RefreshRequest, auth: AuthServiceDep) -> TokenResponse:
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="End the current session",
+    operation_id="Logout",
     responses=error_responses(401, 403),
 )
 async def logout(principal: SessionPrincipal, auth: AuthServiceDep) -> Response:
@@ -84,6 +96,7 @@ async def logout(principal: SessionPrincipal, auth: AuthServiceDep) -> Response:
     "/logout-all",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="End every session of the current user",
+    operation_id="LogoutAll",
     responses=error_responses(401, 403),
 )
 async def logout_all(principal: SessionPrincipal, auth: AuthServiceDep) -> Response:
@@ -95,6 +108,7 @@ async def logout_all(principal: SessionPrincipal, auth: AuthServiceDep) -> Respo
     "/verify-email",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Send another verification mail",
+    operation_id="SendVerificationEmail",
     description="A link to confirm the current address is mailed to it.",
     response_class=Response,
     responses={202: {"description": "The mail is queued; no body."}, **error_responses(401, 403)},
@@ -108,6 +122,7 @@ async def send_verification(principal: CurrentPrincipal, mail: EmailFlowsDep) ->
     "/verify-email/confirm",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Confirm an e-mail address",
+    operation_id="ConfirmEmail",
     description="`token` comes from the link in the verification mail; it works once.",
     dependencies=[JSON_BODY],
     responses=error_responses(400, 415, 422),
@@ -121,6 +136,7 @@ async def confirm_verification(body: EmailTokenRequest, mail: EmailFlowsDep) -> 
     "/password-reset",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Mail a password reset link",
+    operation_id="RequestPasswordReset",
     description=(
         "Answers at once, alike and in the same time whether or not the address belongs "
         "to an account; the link is queued after the answer has been sent."
@@ -143,6 +159,7 @@ async def request_reset(body: PasswordResetRequest, resets: ResetRequestsDep) ->
     "/password-reset/confirm",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Set a new password with a reset token",
+    operation_id="ConfirmPasswordReset",
     description="The token works once. Every session of the account ends.",
     dependencies=[JSON_BODY],
     responses=error_responses(400, 415, 422),
@@ -157,8 +174,15 @@ async def confirm_reset(body: PasswordResetConfirm, mail: EmailFlowsDep) -> Resp
     status_code=status.HTTP_201_CREATED,
     summary="Create an API key",
     description="The key is in this response only. Only an admin's key may hold `admin`.",
+    operation_id="CreateApiKey",
     dependencies=[JSON_BODY],
-    responses=error_responses(401, 403, 415, 422),
+    responses={
+        201: success(
+            "The new key.",
+            RevokeKey=link("RevokeApiKey", "Revoke this key.", key_id="$response.body#/id"),
+        ),
+        **error_responses(401, 403, 415, 422),
+    },
 )
 async def create_key(
     body: ApiKeyCreate, principal: SessionPrincipal, auth: AuthServiceDep
@@ -166,7 +190,20 @@ async def create_key(
     return await auth.create_key(principal.actor, body)
 
 
-@keys_router.get("", summary="List your API keys", responses=error_responses(401, 403, 422))
+@keys_router.get(
+    "",
+    summary="List your API keys",
+    operation_id="ListApiKeys",
+    responses={
+        200: success(
+            "Oldest first.",
+            RevokeFirstKey=link(
+                "RevokeApiKey", "Revoke the first key listed.", key_id="$response.body#/items/0/id"
+            ),
+        ),
+        **error_responses(401, 403, 422),
+    },
+)
 async def list_keys(
     principal: SessionPrincipal, auth: AuthServiceDep, page: NumberedPageDep
 ) -> ApiKeyPage:
@@ -178,6 +215,7 @@ async def list_keys(
     "/{key_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Revoke an API key",
+    operation_id="RevokeApiKey",
     responses=error_responses(401, 403, 404, 422),
 )
 async def revoke_key(

@@ -7,7 +7,14 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from conduit.core.permissions import Scope
-from conduit.core.schemas import CamelModel, Timestamp, clean_text
+from conduit.core.schemas import (
+    FILLED,
+    TEXT,
+    CamelModel,
+    Timestamp,
+    clean_text,
+    raw_max_length,
+)
 from conduit.users.schemas import Email, NewPassword
 
 
@@ -20,7 +27,7 @@ class TokenResponse(BaseModel):
 
 class RefreshRequest(BaseModel):
     refresh_token: Annotated[
-        str, StringConstraints(min_length=1, max_length=256), AfterValidator(clean_text)
+        str, StringConstraints(min_length=1, max_length=256), AfterValidator(clean_text), TEXT
     ]
 
 
@@ -28,7 +35,9 @@ class ApiKeyCreate(CamelModel):
     name: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+        raw_max_length(100),
         AfterValidator(clean_text),
+        FILLED,
     ]
     scopes: list[Scope] = Field(
         default_factory=list, max_length=len(Scope), description="Reads need no scope."
@@ -66,7 +75,9 @@ class ApiKeyPage(BaseModel):
 MailToken = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=256),
+    raw_max_length(256),
     AfterValidator(clean_text),
+    FILLED,
     Field(description="The `token` query parameter of the link in the mail."),
 ]
 

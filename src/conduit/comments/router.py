@@ -15,7 +15,7 @@ from conduit.comments.schemas import (
 from conduit.comments.service import CommentService
 from conduit.core.content import JSON_BODY
 from conduit.core.db import MAX_ID, SessionDep
-from conduit.core.openapi import error_responses
+from conduit.core.openapi import error_responses, link, success
 from conduit.core.permissions import Scope
 from conduit.core.schemas import SLUG_MAX, CleanStr
 
@@ -23,6 +23,8 @@ router = APIRouter(tags=["Comments"])
 
 SlugPath = Annotated[CleanStr, Path(min_length=1, max_length=SLUG_MAX, description="Article slug.")]
 CommentId = Annotated[int, Path(alias="id", ge=1, le=MAX_ID, description="Comment id.")]
+
+_SAME_ARTICLE = "$request.path.slug"
 
 
 def get_comment_service(session: SessionDep) -> CommentService:
@@ -37,7 +39,18 @@ CommentServiceDep = Annotated[CommentService, Depends(get_comment_service)]
     summary="Get comments for an article",
     description="Newest first. Auth is optional.",
     operation_id="GetArticleComments",
-    responses=error_responses(401, 404, 422),
+    responses={
+        200: success(
+            "Newest first.",
+            DeleteFirstComment=link(
+                "DeleteArticleComment",
+                "Delete the first comment listed.",
+                slug=_SAME_ARTICLE,
+                id="$response.body#/comments/0/id",
+            ),
+        ),
+        **error_responses(401, 404, 422),
+    },
 )
 async def list_comments(
     slug: SlugPath, principal: OptionalPrincipal, comments: CommentServiceDep
@@ -51,7 +64,19 @@ async def list_comments(
     summary="Create a comment for an article",
     operation_id="CreateArticleComment",
     dependencies=[JSON_BODY, needs(Scope.COMMENTS_WRITE)],
-    responses=error_responses(401, 403, 404, 415, 422),
+    responses={
+        201: success(
+            "The new comment.",
+            DeleteComment=link(
+                "DeleteArticleComment",
+                "Delete this comment.",
+                slug=_SAME_ARTICLE,
+                id="$response.body#/comment/id",
+            ),
+            GetComments=link("GetArticleComments", "The article's comments.", slug=_SAME_ARTICLE),
+        ),
+        **error_responses(401, 403, 404, 415, 422),
+    },
 )
 async def add_comment(
     slug: SlugPath,

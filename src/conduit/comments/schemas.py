@@ -6,11 +6,11 @@ from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, StringConstraints
 
-from conduit.core.schemas import COMMENT_MAX, CamelModel, Timestamp, not_blank
+from conduit.core.schemas import COMMENT_MAX, FILLED, CamelModel, Timestamp, not_blank
 from conduit.users.schemas import ProfileRead
 
 CommentBody = Annotated[
-    str, StringConstraints(min_length=1, max_length=COMMENT_MAX), AfterValidator(not_blank)
+    str, StringConstraints(min_length=1, max_length=COMMENT_MAX), AfterValidator(not_blank), FILLED
 ]
 
 

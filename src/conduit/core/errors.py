@@ -197,6 +197,16 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 _HTTP_KEYS = {404: ("route", "not found"), 405: ("method", "not allowed")}
 
 
+def _unparseable_body(request: Request) -> dict[str, list[str]]:
+    """Starlette and FastAPI answer 400 to a body they cannot decode (bytes that are not
+    UTF-8, nesting too deep, a broken multipart form). That is malformed input like any
+    other, so it is a 422 naming the body, as malformed JSON is."""
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith(("multipart/", "application/x-www-form-urlencoded")):
+        return {"body": ["is not a valid form"]}
+    return {"body": ["is not valid JSON"]}
+
+
 class AllowedMethods:
     """Path templates and their methods, so that a 405 can list all of them (RFC 9110)."""
 
@@ -218,6 +228,8 @@ class AllowedMethods:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        return error_response(422, _unparseable_body(request))
     key, message = _HTTP_KEYS.get(exc.status_code, ("request", ""))
     if isinstance(exc, BodyTooLarge):
         key, message = "body", exc.detail

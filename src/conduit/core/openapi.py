@@ -36,3 +36,27 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         }
         for code in codes
     }
+
+
+# --- links: how the answer of one operation feeds the next ------------------------------
+
+
+def link(operation_id: str, description: str, **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link to `operation_id`, its parameters given as runtime expressions
+    (`$response.body#/article/slug`, `$request.path.slug`). Clients and tools such as
+    schemathesis follow them: create an article, then read, change or delete *that* one."""
+    found: dict[str, Any] = {"operationId": operation_id, "description": description}
+    if parameters:
+        found["parameters"] = parameters
+    return found
+
+
+def body_link(operation_id: str, description: str, request_body: Any) -> dict[str, Any]:
+    """A link whose request body is built from the request or the answer (its strings
+    may be runtime expressions)."""
+    return {"operationId": operation_id, "description": description, "requestBody": request_body}
+
+
+def success(description: str, **links: dict[str, Any]) -> dict[str, Any]:
+    """The documented success answer of a route, with the links that start from it."""
+    return {"description": description, "links": links}

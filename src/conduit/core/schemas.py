@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
+    GetJsonSchemaHandler,
     PlainSerializer,
 )
 from pydantic.alias_generators import to_camel
-from pydantic_core import PydanticCustomError
+from pydantic_core import CoreSchema, PydanticCustomError
 
 
 class CamelModel(BaseModel):
@@ -50,6 +53,49 @@ def not_blank(value: str) -> str:
     return clean_text(value)
 
 
+# --- the same rules, for the OpenAPI document -------------------------------------------
+# Blank is what `str.strip()` removes. The characters are spelled out because `\s` means
+# different sets in Python and in the ECMA-262 patterns of JSON Schema.
+BLANK_CHARS = "".join(f"\\u{code:04x}" for code in range(0x3001) if chr(code).isspace())
+NO_NUL_PATTERN = r"^[^\x00]*$"
+NOT_BLANK_PATTERN = rf"^[^\x00]*[^\x00{BLANK_CHARS}][^\x00]*$"
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaPattern:
+    """Annotation: a `pattern` for the JSON Schema of a string whose rules a validator
+    enforces (with its own error message); a pattern declared with the field wins."""
+
+    pattern: str
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        json_schema: dict[str, Any] = handler(schema)
+        json_schema.setdefault("pattern", self.pattern)
+        return json_schema
+
+
+def raw_max_length(limit: int) -> BeforeValidator:
+    """For a field stripped before its length is checked: the length as sent counts too,
+    as the schema's `maxLength` says (`" " * 10 + 254 characters` is not a valid e-mail)."""
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and len(value) > limit:
+            raise PydanticCustomError(
+                "string_too_long",
+                "String should have at most {max_length} characters",
+                {"max_length": limit},
+            )
+        return value
+
+    return BeforeValidator(check)
+
+
+TEXT = SchemaPattern(NO_NUL_PATTERN)  # what `clean_text` lets through
+FILLED = SchemaPattern(NOT_BLANK_PATTERN)  # ... and not blank: `not_blank`, or stripped to 1+
+
+
 def _iso_millis(value: datetime) -> str:
     """ISO 8601 in UTC with milliseconds and a ``Z``: ``2026-01-02T03:04:05.678Z``."""
     value = value.astimezone(UTC)
@@ -75,4 +121,4 @@ SLUG_MAX = 300
 
 
 # A path or query string parameter: its length is set where it is declared.
-CleanStr = Annotated[str, AfterValidator(clean_text)]
+CleanStr = Annotated[str, AfterValidator(clean_text), TEXT]

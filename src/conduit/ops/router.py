@@ -31,6 +31,7 @@ class Ready(BaseModel):
 @router.get(
     "/health",
     summary="Liveness",
+    operation_id="GetHealth",
     description="The process answers. Calls no dependency.",
 )
 async def health() -> Health:
@@ -40,6 +41,7 @@ async def health() -> Health:
 @router.get(
     "/ready",
     summary="Readiness",
+    operation_id="GetReadiness",
     description="The database (and Redis, when configured) answer within "
     "`READY_TIMEOUT` seconds each. 503 names the check that failed.",
     responses={
@@ -65,6 +67,7 @@ def _registry() -> CollectorRegistry:
 @router.get(
     "/metrics",
     summary="Prometheus metrics",
+    operation_id="GetMetrics",
     description="Prometheus text format. Needs `Authorization: Bearer <METRICS_TOKEN>` "
     "when METRICS_TOKEN is set.",
     response_class=Response,

@@ -38,6 +38,24 @@ def _load_common(path: str | None) -> frozenset[str]:
     return frozenset(line.strip().lower() for line in lines if line.strip())
 
 
+class ThrottleMemoryStorage(MemoryStorage):
+    """`limits`' in-process storage, with a `clear` that is safe beside its expiry task.
+
+    In limits 5.8 `clear` deletes a key's entries and its lock without taking that lock,
+    while the background task that expires entries walks a snapshot of the keys and then
+    reads each one: a login succeeding at that moment killed the task with a KeyError
+    ("Task exception was never retrieved", logged as an error). Found under schemathesis'
+    load. Here `clear` takes the key's lock and only empties the entries; the expiry task
+    removes the key, as it does for any key with no entry left."""
+
+    async def clear(self, key: str) -> None:
+        async with self.locks[key]:
+            self.storage.pop(key, None)
+            self.expirations.pop(key, None)
+            if key in self.events:
+                self.events[key] = []
+
+
 class AccountProtection:
     def __init__(self, settings: Settings) -> None:
         self.min_length = settings.password_min_length
@@ -45,7 +63,7 @@ class AccountProtection:
         self._limit = RateLimitItemPerSecond(
             settings.login_max_failures, settings.login_failure_window
         )
-        storage: Storage = MemoryStorage()
+        storage: Storage = ThrottleMemoryStorage()
         if settings.redis_url:
             storage = RedisStorage(
                 settings.redis_url.replace("redis://", "async+redis://", 1),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, status
 
 from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, needs, viewer_id
 from conduit.core.content import JSON_BODY
-from conduit.core.openapi import error_responses
+from conduit.core.openapi import body_link, error_responses, link, success
 from conduit.core.permissions import Scope
 from conduit.core.schemas import USERNAME_MAX, CleanStr
 from conduit.users.dependencies import UserServiceDep
@@ -23,6 +23,25 @@ from conduit.users.schemas import (
 from conduit.users.service import user_read
 
 router = APIRouter()
+
+
+def profile_links(username: str) -> dict[str, dict[str, Any]]:
+    """What can be done next with the user whom `username` (an expression) names."""
+    return {
+        "GetProfile": link("GetProfileByUsername", "Their profile.", username=username),
+        "Follow": link("FollowUserByUsername", "Follow them.", username=username),
+        "Unfollow": link("UnfollowUserByUsername", "Unfollow them.", username=username),
+    }
+
+
+_SESSION_LINKS = {
+    **profile_links("$response.body#/user/username"),
+    "Refresh": body_link(
+        "RefreshToken",
+        "Exchange the refresh token for a new pair.",
+        {"refresh_token": "$response.body#/user/refreshToken"},
+    ),
+}
 UsernamePath = Annotated[
     CleanStr, Path(min_length=1, max_length=USERNAME_MAX, description="A username.")
 ]
@@ -35,7 +54,31 @@ UsernamePath = Annotated[
     summary="Register a new user",
     operation_id="CreateUser",
     dependencies=[JSON_BODY],
-    responses=error_responses(409, 415, 422),
+    responses={
+        201: success(
+            "The new user, signed in.",
+            Login=body_link(
+                "Login",
+                "Log in with the same e-mail and password.",
+                {
+                    "user": {
+                        "email": "$request.body#/user/email",
+                        "password": "$request.body#/user/password",
+                    }
+                },
+            ),
+            Token=body_link(
+                "IssueToken",
+                "The OAuth2 password flow with the same e-mail and password.",
+                {
+                    "username": "$request.body#/user/email",
+                    "password": "$request.body#/user/password",
+                },
+            ),
+            **_SESSION_LINKS,
+        ),
+        **error_responses(409, 415, 422),
+    },
 )
 async def register(body: NewUserRequest, users: UserServiceDep) -> UserSessionResponse:
     return UserSessionResponse(user=await users.register(body.user))
@@ -47,7 +90,10 @@ async def register(body: NewUserRequest, users: UserServiceDep) -> UserSessionRe
     summary="Existing user login",
     operation_id="Login",
     dependencies=[JSON_BODY],
-    responses=error_responses(401, 403, 415, 422),
+    responses={
+        200: success("The user, signed in.", **_SESSION_LINKS),
+        **error_responses(401, 403, 415, 422),
+    },
 )
 async def login(body: LoginRequest, users: UserServiceDep) -> UserSessionResponse:
     return UserSessionResponse(user=await users.login(body.user))
@@ -74,7 +120,17 @@ async def current_user(principal: CurrentPrincipal) -> UserResponse:
     ),
     operation_id="UpdateCurrentUser",
     dependencies=[JSON_BODY, needs(Scope.PROFILE_WRITE)],
-    responses=error_responses(401, 403, 409, 415, 422),
+    responses={
+        200: success(
+            "The user as changed.",
+            GetProfile=link(
+                "GetProfileByUsername",
+                "The public profile.",
+                username="$response.body#/user/username",
+            ),
+        ),
+        **error_responses(401, 403, 409, 415, 422),
+    },
 )
 async def update_user(
     body: UpdateUserRequest, principal: CurrentPrincipal, users: UserServiceDep
@@ -88,7 +144,16 @@ async def update_user(
     tags=["Profile"],
     summary="Get a profile",
     operation_id="GetProfileByUsername",
-    responses=error_responses(401, 404, 422),
+    responses={
+        200: success(
+            "The profile.",
+            **profile_links("$response.body#/profile/username"),
+            GetArticles=link(
+                "GetArticles", "Their articles.", author="$response.body#/profile/username"
+            ),
+        ),
+        **error_responses(401, 404, 422),
+    },
 )
 async def get_profile(
     username: UsernamePath, principal: OptionalPrincipal, users: UserServiceDep
@@ -102,7 +167,10 @@ async def get_profile(
     summary="Follow a user",
     operation_id="FollowUserByUsername",
     dependencies=[needs(Scope.PROFILE_WRITE)],
-    responses=error_responses(401, 403, 404, 422),
+    responses={
+        200: success("The profile.", **profile_links("$response.body#/profile/username")),
+        **error_responses(401, 403, 404, 422),
+    },
 )
 async def follow(
     username: UsernamePath, principal: CurrentPrincipal, users: UserServiceDep
@@ -116,7 +184,10 @@ async def follow(
     summary="Unfollow a user",
     operation_id="UnfollowUserByUsername",
     dependencies=[needs(Scope.PROFILE_WRITE)],
-    responses=error_responses(401, 403, 404, 422),
+    responses={
+        200: success("The profile.", **profile_links("$response.body#/profile/username")),
+        **error_responses(401, 403, 404, 422),
+    },
 )
 async def unfollow(
     username: UsernamePath, principal: CurrentPrincipal, users: UserServiceDep

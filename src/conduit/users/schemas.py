@@ -10,13 +10,18 @@ from pydantic_core import PydanticCustomError
 
 from conduit.core.schemas import (
     BIO_MAX,
+    BLANK_CHARS,
     EMAIL_MAX,
+    FILLED,
     IMAGE_MAX,
     PASSWORD_MAX,
     PASSWORD_MIN,
+    TEXT,
     USERNAME_MAX,
     CamelModel,
+    SchemaPattern,
     clean_text,
+    raw_max_length,
 )
 
 
@@ -33,8 +38,13 @@ def _invalid(reason: str) -> PydanticCustomError:
 
 
 def _email(value: str) -> str:
+    # `test_environment`: addresses at `.test` (RFC 6761: free to use like any other name,
+    # as `format: email` allows) are accepted; the other special-use domains (`.invalid`,
+    # `.localhost`, `.local`, `.onion`, `.arpa`) can never receive mail and are refused.
     try:
-        result = validate_email(clean_text(value), check_deliverability=False)
+        result = validate_email(
+            clean_text(value), check_deliverability=False, test_environment=True
+        )
     except EmailNotValidError:
         raise _invalid("is invalid") from None
     return result.normalized.lower()
@@ -51,34 +61,54 @@ Username = Annotated[
     StringConstraints(
         strip_whitespace=True, min_length=1, max_length=USERNAME_MAX, pattern=r"^[\w.\-]+$"
     ),
+    raw_max_length(USERNAME_MAX),
     AfterValidator(clean_text),
     Field(description="Letters, digits, `_`, `.` and `-`; unique regardless of case."),
 ]
 Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=EMAIL_MAX),
+    raw_max_length(EMAIL_MAX),
     AfterValidator(clean_text),
     AfterValidator(_lower),
+    FILLED,
 ]
 NewEmail = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=EMAIL_MAX),
+    raw_max_length(EMAIL_MAX),
     AfterValidator(_email),
-    Field(json_schema_extra={"format": "email"}),
+    FILLED,
+    Field(
+        description="An e-mail address; one at a special-use domain other than `.test` "
+        "(`.invalid`, `.localhost`, `.local`, `.onion`, `.arpa`) is refused.",
+        json_schema_extra={"format": "email"},
+    ),
 ]
 NewPassword = Annotated[
     str,
     StringConstraints(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX),
     AfterValidator(clean_text),
-    Field(description=f"{PASSWORD_MIN} to {PASSWORD_MAX} characters (NIST SP 800-63B)."),
+    TEXT,
+    Field(
+        description=f"{PASSWORD_MIN} to {PASSWORD_MAX} characters (NIST SP 800-63B); not the "
+        "username, the e-mail or the part of it before `@`, in any case."
+    ),
 ]
 Bio = Annotated[
-    Annotated[str, StringConstraints(max_length=BIO_MAX), AfterValidator(clean_text)] | None,
+    Annotated[str, StringConstraints(max_length=BIO_MAX), AfterValidator(clean_text), TEXT] | None,
     BeforeValidator(_blank_to_none),
     Field(description="An empty string is stored as null."),
 ]
 ImageUrl = Annotated[
-    Annotated[str, StringConstraints(max_length=IMAGE_MAX), AfterValidator(_http_url)] | None,
+    Annotated[
+        str,
+        StringConstraints(max_length=IMAGE_MAX),
+        AfterValidator(_http_url),
+        # What `_http_url` and `clean_text` check, for the OpenAPI document; blank is null.
+        SchemaPattern(rf"^(https?://[^\x00]*|[{BLANK_CHARS}]*)$"),
+    ]
+    | None,
     BeforeValidator(_blank_to_none),
     Field(description="An http(s) URL; an empty string is stored as null."),
 ]
@@ -93,7 +123,10 @@ class UserCreate(CamelModel):
 class UserLogin(CamelModel):
     email: Email
     password: Annotated[
-        str, StringConstraints(min_length=1, max_length=PASSWORD_MAX), AfterValidator(clean_text)
+        str,
+        StringConstraints(min_length=1, max_length=PASSWORD_MAX),
+        AfterValidator(clean_text),
+        TEXT,
     ]
 
 
