@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -107,6 +107,54 @@ def run(
     path = run_benchmark(options)
     if report:
         write_report_for(path)
+
+
+def _database_for(database_url: str, scale: str) -> str:
+    """`.../conduit_bench` -> `.../conduit_bench_medium`: one database per scale, so that a
+    scale's data set survives the next scale's seed."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if not url.drivername.startswith("postgresql"):
+        raise typer.BadParameter("`bench all` needs PostgreSQL (medium and large scales)")
+    return url.set(database=f"{url.database}_{scale}").render_as_string(hide_password=False)
+
+
+@app.command("all")
+def run_all(
+    database_url: DatabaseOpt = DEFAULT_PG,
+    duration: Annotated[float, typer.Option(min=1, help="Seconds of load per row.")] = 10,
+    warmup: Annotated[float, typer.Option(min=0, help="Seconds of warm-up per row.")] = 3,
+    server_cpu: Annotated[str, typer.Option(help="CPU list for the servers.")] = "1",
+    wrk_cpu: Annotated[str, typer.Option(help="CPU list for wrk.")] = "0",
+    access_log: Annotated[bool, typer.Option(help="The server's access log.")] = True,
+    growth: Annotated[
+        bool, typer.Option(help="Also the small- and large-scale runs of the growth target.")
+    ] = True,
+    label: Annotated[str, typer.Option(help="A note shown at the top of the report.")] = "",
+) -> None:
+    """The whole benchmark as issue 6 sets it: seed and load the signed-in list at small and
+    large scale (the p50 growth target), then seed medium and run every scenario against
+    the ceiling app; one worker pinned to a core, 64 connections (p99 at 16). Writes
+    bench/results/medium-postgresql.{json,md} and its charts, and the growth runs' files."""
+    from bench.runner import Options, run_benchmark
+    from bench.scenarios import GROWTH_KEYS, GROWTH_SUFFIX
+
+    common: dict[str, Any] = {
+        "duration": duration,
+        "warmup": warmup,
+        "server_cpu": server_cpu or None,
+        "wrk_cpu": wrk_cpu or None,
+        "access_log": access_log,
+        "label": label,
+    }
+    if growth:
+        for scale in ("small", "large"):
+            url = _database_for(database_url, scale)
+            run_benchmark(Options(scale, url, only=GROWTH_KEYS, suffix=GROWTH_SUFFIX, **common))
+    write_report_for(
+        run_benchmark(Options("medium", _database_for(database_url, "medium"), **common))
+    )
 
 
 def write_report_for(path: Path) -> None:

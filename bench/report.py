@@ -10,6 +10,7 @@ from bench.scenarios import (
     GROWTH_GOAL,
     GROWTH_LIMIT,
     GROWTH_NAME,
+    GROWTH_SUFFIX,
     LATENCY_CONNECTIONS,
     MIXED_LOGIN_CONNECTIONS,
     SCENARIOS,
@@ -63,15 +64,17 @@ def _ratio_text(run: dict[str, Any], runs: dict[str, Any]) -> str:
 
 
 def growth(results_dir: Path, backend: str) -> tuple[float | None, str]:
-    """large / small p50 of the signed-in list, when both scales' results are there."""
+    """large / small p50 of the signed-in list, when both scales' results are there: a full
+    run's, or else the growth run's that `python -m bench all` makes."""
     label = latency_label("articles")
     p50 = {}
     for scale in ("small", "large"):
-        path = results_dir / f"{scale}-{backend}.json"
-        if path.exists():
-            run = json.loads(path.read_text())["runs"].get(label)
+        for name in (f"{scale}-{backend}.json", f"{scale}-{backend}{GROWTH_SUFFIX}.json"):
+            path = results_dir / name
+            run = json.loads(path.read_text())["runs"].get(label) if path.exists() else None
             if run is not None:
                 p50[scale] = float(run["p50_ms"])
+                break
     if len(p50) < 2:
         missing = " and ".join(s for s in ("small", "large") if s not in p50)
         return None, f"needs a {missing}-scale result in {results_dir.name}/"

@@ -80,6 +80,7 @@ class Options:
     settings: dict[str, str] = field(default_factory=dict)  # extra server settings
     results_dir: Path = RESULTS_DIR
     label: str = ""
+    suffix: str = ""  # the results file's name: "-growth" for the growth runs of `bench all`
 
 
 SAMPLE_SQL = {
@@ -375,6 +376,7 @@ class Bench:
             "database": _server_version(self.o.database_url),
             "scale": self.o.scale,
             "only": list(self.o.only),
+            "suffix": self.o.suffix,
             "duration_s": self.o.duration,
             "warmup_s": self.o.warmup,
             "connections": self.o.connections,
@@ -427,8 +429,9 @@ def _git_commit() -> str:
 def save(results: dict[str, Any], results_dir: Path) -> Path:
     results_dir.mkdir(parents=True, exist_ok=True)
     meta = results["meta"]
-    partial = "-partial" if meta["only"] else ""  # never overwrites a full run's results
-    path = results_dir / f"{meta['scale']}-{meta['backend']}{partial}.json"
+    # A partial run never overwrites a full run's results.
+    suffix = meta.get("suffix") or ("-partial" if meta["only"] else "")
+    path = results_dir / f"{meta['scale']}-{meta['backend']}{suffix}.json"
     path.write_text(json.dumps(results, indent=2) + "\n")
     return path
 

@@ -131,4 +131,6 @@ TARGETS = [
 
 GROWTH_GOAL = "< 2x"
 GROWTH_LIMIT = 2.0
+GROWTH_SUFFIX = "-growth"  # results of the small- and large-scale runs made for this target
+GROWTH_KEYS = ("articles",)  # what those runs load
 GROWTH_NAME = "GET /api/articles p50 (signed in, 16 connections), large / small scale"
