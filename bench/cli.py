@@ -131,6 +131,9 @@ def run_all(
     growth: Annotated[
         bool, typer.Option(help="Also the small- and large-scale runs of the growth target.")
     ] = True,
+    reseed: Annotated[
+        bool, typer.Option("--seed/--no-seed", help="Seed each scale's database first.")
+    ] = True,
     label: Annotated[str, typer.Option(help="A note shown at the top of the report.")] = "",
 ) -> None:
     """The whole benchmark as issue 6 sets it: seed and load the signed-in list at small and
@@ -147,6 +150,7 @@ def run_all(
         "wrk_cpu": wrk_cpu or None,
         "access_log": access_log,
         "label": label,
+        "seed": reseed,
     }
     if growth:
         for scale in ("small", "large"):

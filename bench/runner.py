@@ -46,7 +46,7 @@ from bench.scenarios import (
     Scenario,
     latency_label,
 )
-from bench.seed import PASSWORD, asyncpg_dsn, is_sqlite, seed, sqlite_path
+from bench.seed import PASSWORD, asyncpg_dsn, is_sqlite, prepare_database, seed, sqlite_path
 from bench.server import (
     Server,
     ceiling_command,
@@ -312,6 +312,8 @@ class Bench:
         if self.o.seed:
             result = seed(self.o.database_url, SCALES[self.o.scale])
             seeded = {"seconds": round(result.seconds, 1)}
+        else:
+            prepare_database(self.o.database_url)  # the data as it is, the schema at head
         rows = table_counts(self.o.database_url)
         values = sample_values(self.o.database_url)
         write_data_file(self.data_file, values)  # no tokens yet: the ceiling needs none
