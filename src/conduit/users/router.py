@@ -77,7 +77,7 @@ UsernamePath = Annotated[
             ),
             **_SESSION_LINKS,
         ),
-        **error_responses(409, 415, 422),
+        **error_responses(409, 415, 422, 503),
     },
 )
 async def register(body: NewUserRequest, users: UserServiceDep) -> UserSessionResponse:
@@ -92,7 +92,7 @@ async def register(body: NewUserRequest, users: UserServiceDep) -> UserSessionRe
     dependencies=[JSON_BODY],
     responses={
         200: success("The user, signed in.", **_SESSION_LINKS),
-        **error_responses(401, 403, 415, 422),
+        **error_responses(401, 403, 415, 422, 503),
     },
 )
 async def login(body: LoginRequest, users: UserServiceDep) -> UserSessionResponse:
@@ -129,7 +129,7 @@ async def current_user(principal: CurrentPrincipal) -> UserResponse:
                 username="$response.body#/user/username",
             ),
         ),
-        **error_responses(401, 403, 409, 415, 422),
+        **error_responses(401, 403, 409, 415, 422, 503),
     },
 )
 async def update_user(

@@ -104,17 +104,21 @@ class UserService:
 
     async def check_credentials(self, email: str, password: str) -> User:
         """The account these credentials open: 401 alike for an unknown e-mail and a wrong
-        password (same body, same Argon2 work), 403 for a deactivated account."""
+        password (same body, same Argon2 work), 403 for a deactivated account. A password
+        hashed with other Argon2 parameters than the configured ones is hashed anew."""
         email = email.lower()
         await self.protection.ensure_login_allowed(email)
         user = await self.users.get_by_email(email)
-        valid = await self.passwords.verify(password, user.password_hash if user else None)
+        stored = user.password_hash if user else None
+        valid, rehashed = await self.passwords.verify(password, stored)
         if user is None or not valid:
             await self.protection.login_failed(email)
             raise Unauthorized("credentials", "invalid")
         await self.protection.login_succeeded(email)
         if not user.active:
             raise Forbidden("user", "is deactivated")
+        if rehashed is not None:
+            user.password_hash = rehashed
         return user
 
     async def login(self, data: UserLogin) -> UserSessionRead:
