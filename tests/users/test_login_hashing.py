@@ -1,5 +1,6 @@
-"""Logins with rehashing of old hashes, and 503 when too many hashes wait. The hashing
-threads are held on an event, so each test decides what is in flight; nothing is timed."""
+"""Logins with Argon2 off the request's transaction, rehashing on login, and 503 when too
+many hashes wait. The hashing threads are held on an event, so each test decides what is
+in flight; nothing is timed."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import select, update
 
 from conduit.core.security import PasswordHasher
 from conduit.users.models import User
-from tests.conftest import PASSWORD, make_settings, register
+from tests.conftest import PASSWORD, create_article, make_settings, register
 from tests.core.test_password_hashing import Gate, until
 
 # One hashing thread, and a short busy timeout: on SQLite a write that had to wait for a
@@ -83,6 +84,22 @@ async def held(app: Any) -> AsyncIterator[HeldPool]:
         await holder.release()
 
 
+@pytest.mark.settings(**ONE_THREAD)
+async def test_a_login_waiting_for_its_hash_holds_no_database_lock(
+    app: Any, client: httpx.AsyncClient, held: HeldPool
+) -> None:
+    await register(client, "alice")
+    bob = await register(client, "bob")
+    await held.hold()
+    login = asyncio.create_task(log_in(client))
+    await held.waiting(1)
+    # Bob writes while Alice's password check waits: no lock of hers is in his way.
+    await create_article(client, bob, "Written during a login")
+    assert not login.done()
+    await held.release()
+    assert (await login).status_code == 200
+
+
 async def test_a_hash_with_old_parameters_is_renewed_on_login(
     app: Any, client: httpx.AsyncClient, database_url: str
 ) -> None:
@@ -97,6 +114,38 @@ async def test_a_hash_with_old_parameters_is_renewed_on_login(
     assert "$m=1024,t=1,p=1$" in renewed
     assert (await log_in(client)).status_code == 200
     assert await stored_hash(app) == renewed  # current parameters: left as it is
+
+
+@pytest.mark.settings(**ONE_THREAD)
+async def test_two_first_logins_after_a_parameter_change_both_succeed(
+    app: Any, client: httpx.AsyncClient, held: HeldPool, database_url: str
+) -> None:
+    """Both read the old hash; the second to write finds it renewed by the first, checks
+    the password against the renewed one and goes on."""
+    await register(client, "alice")
+    await set_stored_hash(app, await legacy_hash(database_url))
+    await held.hold()
+    logins = [asyncio.create_task(log_in(client)) for _ in range(2)]
+    await held.waiting(2)
+    await held.release()
+    assert [(await login).status_code for login in logins] == [200, 200]
+    assert "$m=1024,t=1,p=1$" in await stored_hash(app)
+
+
+@pytest.mark.settings(**ONE_THREAD)
+async def test_a_password_changed_while_the_login_was_checked_does_not_open_it(
+    app: Any, client: httpx.AsyncClient, held: HeldPool
+) -> None:
+    await register(client, "alice")
+    changed = await app.state.passwords.hash(NEW_PASSWORD)
+    await held.hold()
+    login = asyncio.create_task(log_in(client))  # the old password, still the right one
+    await held.waiting(1)
+    await set_stored_hash(app, changed)  # changed meanwhile
+    await held.release()
+    response = await login
+    assert response.status_code == 401, response.text
+    assert response.json()["errors"] == {"credentials": ["invalid"]}
 
 
 @pytest.mark.settings(argon2_threads=1, argon2_queue=0)

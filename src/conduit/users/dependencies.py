@@ -15,7 +15,9 @@ def get_user_service(
     request: Request, session: SessionDep, auth: AuthServiceDep, mail: EmailFlowsDep
 ) -> UserService:
     state = request.app.state
-    return UserService(session, state.passwords, auth, state.accounts, mail, state.cache)
+    return UserService(
+        session, state.passwords, auth, state.accounts, mail, state.cache, db=state.db
+    )
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
