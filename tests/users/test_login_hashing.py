@@ -1,6 +1,6 @@
-"""Logins with Argon2 off the request's transaction, rehashing on login, and 503 when too
-many hashes wait. The hashing threads are held on an event, so each test decides what is
-in flight; nothing is timed."""
+"""Logins and password changes with Argon2 off the request's transaction, rehashing on
+login, and 503 when too many hashes wait. The hashing threads are held on an event, so
+each test decides what is in flight; nothing is timed."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from conduit.core.security import PasswordHasher
 from conduit.users.models import User
-from tests.conftest import PASSWORD, create_article, make_settings, register
+from tests.conftest import PASSWORD, auth, create_article, make_settings, register
 from tests.core.test_password_hashing import Gate, until
 
 # One hashing thread, and a short busy timeout: on SQLite a write that had to wait for a
@@ -98,6 +98,38 @@ async def test_a_login_waiting_for_its_hash_holds_no_database_lock(
     assert not login.done()
     await held.release()
     assert (await login).status_code == 200
+
+
+@pytest.mark.settings(**ONE_THREAD)
+async def test_a_password_change_waiting_for_its_hash_holds_no_database_lock(
+    app: Any, client: httpx.AsyncClient, held: HeldPool
+) -> None:
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    await held.hold()
+    change = asyncio.create_task(
+        client.put("/api/user", json={"user": {"password": NEW_PASSWORD}}, headers=auth(alice))
+    )
+    await held.waiting(1)
+    await create_article(client, bob, "Written during a password change")
+    assert not change.done()
+    await held.release()
+    assert (await change).status_code == 200, (await change).text
+    assert (await log_in(client, password=NEW_PASSWORD)).status_code == 200
+    assert (await log_in(client)).status_code == 401
+
+
+@pytest.mark.settings(**ONE_THREAD)
+async def test_a_password_change_without_valid_credentials_hashes_nothing(
+    app: Any, client: httpx.AsyncClient, held: HeldPool
+) -> None:
+    await held.hold()  # any hash would wait here, and the request with it
+    body = {"user": {"password": NEW_PASSWORD}}
+    for headers in ({}, auth("not-a-token"), {"X-API-Key": "cdt_unknown"}):
+        response = await client.put("/api/user", json=body, headers=headers)
+        assert response.status_code == 401, response.text
+    assert app.state.passwords.pool.pending == 1
+    await held.release()
 
 
 async def test_a_hash_with_old_parameters_is_renewed_on_login(

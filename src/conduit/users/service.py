@@ -155,11 +155,18 @@ class UserService:
         return await self.auth.start_session(user)
 
     async def update(
-        self, user: User, data: UserUpdate, token: str, session_id: str | None
+        self,
+        user: User,
+        data: UserUpdate,
+        token: str,
+        session_id: str | None,
+        password_hash: str | None = None,
     ) -> UserRead:
         """Change the caller's own account. `session_id` is None when an API key calls: a key
         may edit the profile but never the credentials (password, e-mail), which would let
-        it take the account over. A new password ends every other session of the user."""
+        it take the account over. A new password ends every other session of the user.
+        `password_hash`: the new password's hash, when it was computed before the request's
+        transaction began (see users/dependencies.py); otherwise it is computed here."""
         changes = data.model_dump(exclude_unset=True)
         if session_id is None and ("password" in changes or "email" in changes):
             raise Forbidden("api_key", "cannot change the password or e-mail")
@@ -170,7 +177,7 @@ class UserService:
                 username=changes.get("username") or user.username,
                 email=changes.get("email") or user.email,
             )
-            user.password_hash = await self.passwords.hash(password)
+            user.password_hash = password_hash or await self.passwords.hash(password)
             assert session_id is not None
             await self.auth.logout_others(user.id, session_id)
         username = changes.get("username")
