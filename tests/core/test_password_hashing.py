@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from pwdlib.hashers.argon2 import Argon2Hasher
 
 from conduit.core.errors import ServiceUnavailable
 from conduit.core.security import HashingPool, PasswordHasher, lower_thread_priority
@@ -157,6 +158,27 @@ def test_lowering_the_priority_is_capped_at_19() -> None:
     thread.start()
     thread.join()
     assert seen in ([19], [])
+
+
+def test_a_hash_lets_other_python_threads_run() -> None:
+    """argon2-cffi releases the GIL while it hashes (cffi does around C calls): this is
+    what lets the event loop's thread go on while a hashing thread works. Were the GIL
+    held, this thread could not run a single turn until the hash was done."""
+    hasher = Argon2Hasher(time_cost=3, memory_cost=65536)  # some 150-400 ms
+    entering = threading.Event()
+
+    def job() -> None:
+        entering.set()
+        hasher.hash("correct horse")
+
+    thread = threading.Thread(target=job)
+    thread.start()
+    assert entering.wait(WAIT)
+    turns = 0
+    while thread.is_alive() and turns < 1000:
+        turns += 1
+    thread.join()
+    assert turns == 1000  # all taken while the hash was in progress
 
 
 # --- the password hasher ---------------------------------------------------------------
