@@ -53,12 +53,14 @@ CONDUIT = [
              "/api/articles/{slug}/comments"),
     Scenario("tags", "GET /api/tags", "GET", "/api/tags", "none",
              note="served from the read cache (every tag in use, most used first)"),
-    # Each login costs ~160 ms of CPU (Argon2id at the production cost): at 64 connections a
-    # request would wait ~10 s, longer than a short run, so this one runs at 8.
+    # Each login costs ~45 ms of CPU (Argon2id at the production cost) on one hashing thread
+    # per worker, and at most 32 more wait for it (ARGON2_QUEUE): at 64 connections half the
+    # logins would be refused with 503, so this one runs at 8.
     Scenario("login", "POST /api/users/login", "POST", "/api/users/login", "none", "login",
              writes=True,
-             note="Argon2id at the production cost (about 160 ms of CPU on the 2-core "
-             "development machine); run at 8 connections, since at 64 a login waits ~10 s",
+             note="Argon2id at the production cost (m=19 MiB, t=2: about 45 ms of CPU on the "
+             "2-core development machine) on one hashing thread at a lower CPU priority; run at "
+             "8 connections, since at 64 the hashing queue overflows (503)",
              connections=8),
     Scenario("create_article", "POST /api/articles", "POST", "/api/articles", body="article",
              writes=True, note="a new title each time, 1-2 existing tags"),

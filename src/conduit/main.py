@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stop.set()
             if worker is not None:
                 await worker
+            app.state.passwords.close()  # the hashing threads
             await _close_quietly("cache", app.state.cache.close())
             await _close_quietly("database pool", app.state.db.dispose())
             if app.state.redis is not None:

@@ -53,7 +53,10 @@ def _token_response(pair: TokenPair) -> TokenResponse:
 
 @router.post(
     "/token",
-    responses={200: success("A new session.", **_REFRESH_LINKS), **error_responses(401, 403, 422)},
+    responses={
+        200: success("A new session.", **_REFRESH_LINKS),
+        **error_responses(401, 403, 422, 503),
+    },
     summary="Log in (OAuth2 password flow)",
     operation_id="IssueToken",
     description="Form fields `username` (the e-mail) and `password`. Starts a session.",
@@ -162,7 +165,7 @@ async def request_reset(body: PasswordResetRequest, resets: ResetRequestsDep) ->
     operation_id="ConfirmPasswordReset",
     description="The token works once. Every session of the account ends.",
     dependencies=[JSON_BODY],
-    responses=error_responses(400, 415, 422),
+    responses=error_responses(400, 415, 422, 503),
 )
 async def confirm_reset(body: PasswordResetConfirm, mail: EmailFlowsDep) -> Response:
     await mail.confirm_reset(body.token, body.password)

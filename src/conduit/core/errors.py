@@ -89,6 +89,16 @@ class TooManyRequests(DomainError):
         self.retry_after = retry_after
 
 
+class ServiceUnavailable(DomainError):
+    """Too busy to take the request now (e.g. too many password hashes waiting)."""
+
+    status_code = 503
+
+    def __init__(self, key: str, message: str, retry_after: int) -> None:
+        super().__init__(key, message)
+        self.retry_after = retry_after
+
+
 class UnsupportedMediaType(DomainError):
     status_code = 415
 
@@ -184,7 +194,7 @@ def validation_errors(errors: Sequence[Mapping[str, Any]]) -> dict[str, list[str
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     headers = dict(exc.headers or {})
-    if isinstance(exc, TooManyRequests):
+    if isinstance(exc, TooManyRequests | ServiceUnavailable):
         headers["Retry-After"] = str(exc.retry_after)
     return error_response(exc.status_code, exc.errors, headers)
 

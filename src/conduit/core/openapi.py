@@ -24,6 +24,10 @@ _EXAMPLES: dict[int, tuple[str, dict[str, list[str]]]] = {
     409: ("Already taken", {"username": ["has already been taken"]}),
     415: ("The body is not JSON", {"body": ["must be JSON (Content-Type: application/json)"]}),
     422: ("Malformed input", {"title": ["can't be blank"]}),
+    503: (
+        "Too many password hashes waiting; retry after `Retry-After` seconds",
+        {"server": ["is busy, try again shortly"]},
+    ),
 }
 
 

@@ -23,6 +23,12 @@ class UserRepository:
         result = await self.session.scalars(select(User).where(User.email == email))
         return result.first()
 
+    async def credentials(self, email: str) -> tuple[int, str] | None:
+        """The id and password hash of the account with this (lower-case) e-mail."""
+        stmt = select(User.id, User.password_hash).where(User.email == email)
+        row = (await self.session.execute(stmt)).first()
+        return None if row is None else (row.id, row.password_hash)
+
     async def get_by_username(self, username: str) -> User | None:
         result = await self.session.scalars(select(User).where(User.username == username))
         return result.first()

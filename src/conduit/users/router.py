@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Depends, Path, status
 
 from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, needs, viewer_id
 from conduit.core.content import JSON_BODY
 from conduit.core.openapi import body_link, error_responses, link, success
 from conduit.core.permissions import Scope
 from conduit.core.schemas import USERNAME_MAX, CleanStr
-from conduit.users.dependencies import UserServiceDep
+from conduit.users.dependencies import NewPasswordHash, UserServiceDep, new_password_hash
 from conduit.users.schemas import (
     LoginRequest,
     NewUserRequest,
@@ -77,7 +77,7 @@ UsernamePath = Annotated[
             ),
             **_SESSION_LINKS,
         ),
-        **error_responses(409, 415, 422),
+        **error_responses(409, 415, 422, 503),
     },
 )
 async def register(body: NewUserRequest, users: UserServiceDep) -> UserSessionResponse:
@@ -92,7 +92,7 @@ async def register(body: NewUserRequest, users: UserServiceDep) -> UserSessionRe
     dependencies=[JSON_BODY],
     responses={
         200: success("The user, signed in.", **_SESSION_LINKS),
-        **error_responses(401, 403, 415, 422),
+        **error_responses(401, 403, 415, 422, 503),
     },
 )
 async def login(body: LoginRequest, users: UserServiceDep) -> UserSessionResponse:
@@ -119,7 +119,8 @@ async def current_user(principal: CurrentPrincipal) -> UserResponse:
         "An API key (`profile:write`) may not change the password or the e-mail."
     ),
     operation_id="UpdateCurrentUser",
-    dependencies=[JSON_BODY, needs(Scope.PROFILE_WRITE)],
+    # The new password is hashed before authentication opens the request's transaction.
+    dependencies=[JSON_BODY, Depends(new_password_hash), needs(Scope.PROFILE_WRITE)],
     responses={
         200: success(
             "The user as changed.",
@@ -129,13 +130,18 @@ async def current_user(principal: CurrentPrincipal) -> UserResponse:
                 username="$response.body#/user/username",
             ),
         ),
-        **error_responses(401, 403, 409, 415, 422),
+        **error_responses(401, 403, 409, 415, 422, 503),
     },
 )
 async def update_user(
-    body: UpdateUserRequest, principal: CurrentPrincipal, users: UserServiceDep
+    body: UpdateUserRequest,
+    password_hash: NewPasswordHash,
+    principal: CurrentPrincipal,
+    users: UserServiceDep,
 ) -> UserResponse:
-    updated = await users.update(principal.user, body.user, principal.token, principal.session_id)
+    updated = await users.update(
+        principal.user, body.user, principal.token, principal.session_id, password_hash
+    )
     return UserResponse(user=updated)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conduit.auth.email import EmailFlows
 from conduit.auth.service import AuthService, TokenPair
 from conduit.core.cache import NULL_CACHE, Cache
-from conduit.core.db import utcnow
+from conduit.core.db import Database, utcnow
 from conduit.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from conduit.core.pagination import NumberedPage
 from conduit.core.permissions import Role
@@ -73,8 +73,10 @@ class UserService:
         protection: AccountProtection,
         mail: EmailFlows | None = None,
         cache: Cache = NULL_CACHE,
+        db: Database | None = None,
     ) -> None:
         self.session = session
+        self.db = db  # for the read-only unit of a login (see `check_credentials`)
         self.users = UserRepository(session)
         self.passwords = passwords
         self.auth = auth
@@ -102,19 +104,46 @@ class UserService:
             await self.mail.send_verification(user)
         return _with_session(user, await self.auth.start_session(user))
 
+    async def _stored_credentials(self, email: str) -> tuple[int, str] | None:
+        """The account's id and password hash, read in a read-only unit of work of its own
+        (the request's session when the service has no database, as in seeding)."""
+        if self.db is None:
+            return await self.users.credentials(email)
+        async with self.db.session(write=False) as reader:
+            return await UserRepository(reader).credentials(email)
+
     async def check_credentials(self, email: str, password: str) -> User:
         """The account these credentials open: 401 alike for an unknown e-mail and a wrong
-        password (same body, same Argon2 work), 403 for a deactivated account."""
+        password (same body, same Argon2 work), 403 for a deactivated account. A password
+        hashed with other Argon2 parameters than the configured ones is hashed anew.
+
+        An exception to one unit of work per request: the password hash is read in a short
+        read-only unit of its own, and Argon2 runs before the request's own (write) unit
+        begins. On SQLite a write unit holds the database's write lock from its first
+        statement to its commit, so verifying inside it made every other writer wait for
+        the hash (and for the logins queued before it), up to the busy timeout and a 500.
+        The write unit then loads the account afresh and goes on only if its hash is still
+        the one verified: a password changed meanwhile is checked again, under the lock
+        (rare: a concurrent password change, or two first logins after a change of
+        parameters), so an old password never opens a session after the change.
+        """
         email = email.lower()
         await self.protection.ensure_login_allowed(email)
-        user = await self.users.get_by_email(email)
-        valid = await self.passwords.verify(password, user.password_hash if user else None)
+        stored = await self._stored_credentials(email)
+        valid, rehashed = await self.passwords.verify(password, stored[1] if stored else None)
+        user = None
+        if stored is not None and valid:
+            user = await self.users.get(stored[0])  # the request's write unit starts here
+            if user is not None and user.password_hash != stored[1]:
+                valid, rehashed = await self.passwords.verify(password, user.password_hash)
         if user is None or not valid:
             await self.protection.login_failed(email)
             raise Unauthorized("credentials", "invalid")
         await self.protection.login_succeeded(email)
         if not user.active:
             raise Forbidden("user", "is deactivated")
+        if rehashed is not None:
+            user.password_hash = rehashed
         return user
 
     async def login(self, data: UserLogin) -> UserSessionRead:
@@ -126,11 +155,18 @@ class UserService:
         return await self.auth.start_session(user)
 
     async def update(
-        self, user: User, data: UserUpdate, token: str, session_id: str | None
+        self,
+        user: User,
+        data: UserUpdate,
+        token: str,
+        session_id: str | None,
+        password_hash: str | None = None,
     ) -> UserRead:
         """Change the caller's own account. `session_id` is None when an API key calls: a key
         may edit the profile but never the credentials (password, e-mail), which would let
-        it take the account over. A new password ends every other session of the user."""
+        it take the account over. A new password ends every other session of the user.
+        `password_hash`: the new password's hash, when it was computed before the request's
+        transaction began (see users/dependencies.py); otherwise it is computed here."""
         changes = data.model_dump(exclude_unset=True)
         if session_id is None and ("password" in changes or "email" in changes):
             raise Forbidden("api_key", "cannot change the password or e-mail")
@@ -141,7 +177,7 @@ class UserService:
                 username=changes.get("username") or user.username,
                 email=changes.get("email") or user.email,
             )
-            user.password_hash = await self.passwords.hash(password)
+            user.password_hash = password_hash or await self.passwords.hash(password)
             assert session_id is not None
             await self.auth.logout_others(user.id, session_id)
         username = changes.get("username")
