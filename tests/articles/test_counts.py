@@ -1,6 +1,7 @@
 """`articlesCount` is read from maintained counts (articles/counters.py), not counted over
 the table: these follow the counts through every write that changes what they count, and
 check each against the expected number and against the articles the list itself returns.
+The tags' order (most used first) comes from the same counts.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import httpx
 from sqlalchemy import text
 
 from conduit.articles.service import ArticleService
-from tests.conftest import auth, create_article, register
+from tests.conftest import auth, create_article, register, tags
 
 LIST = "/api/articles"
 FEED = "/api/articles/feed"
@@ -101,11 +102,13 @@ async def test_counts_follow_every_write(client: httpx.AsyncClient, app: Any) ->
     for slug in (one, three, one):  # a second favorite of one changes nothing
         await call(client, "POST", f"{LIST}/{slug}/favorite", bob)
     assert await counts(client, carol) == SCENE
+    assert await tags(client) == ["x", "y"]  # most used first, then by name
 
     # Tags replaced: x leaves, z arrives, y stays; then an edit that leaves the tags alone.
     await call(client, "PUT", f"{LIST}/{one}", alice, json={"article": {"tagList": ["z", "y"]}})
     retagged = {**SCENE, "tagged x": 1, "tagged z": 1}
     assert await counts(client, carol) == retagged
+    assert await tags(client) == ["y", "x", "z"]
     renamed = await call(client, "PUT", f"{LIST}/{one}", alice, json={"article": {"title": "Uno"}})
     one = renamed["article"]["slug"]
     assert await counts(client, carol) == retagged
@@ -124,6 +127,7 @@ async def test_counts_follow_every_write(client: httpx.AsyncClient, app: Any) ->
         "by alice tagged y": 0,
     }
     assert await counts(client, carol) == deleted
+    assert await tags(client) == ["x", "y"]
     # A deleted article can be neither favorited nor unfavorited.
     await call(client, "POST", f"{LIST}/{one}/favorite", carol, status=404)
     await call(client, "DELETE", f"{LIST}/{one}/favorite", bob, status=404)
@@ -132,6 +136,7 @@ async def test_counts_follow_every_write(client: httpx.AsyncClient, app: Any) ->
     # Restored: back in every count, its favorite included.
     await call(client, "POST", f"/api/admin/articles/{one}/restore", admin)
     assert await counts(client, carol) == retagged
+    assert await tags(client) == ["y", "x", "z"]
 
     # Unfavorited (twice: the second changes nothing), and another's favorite.
     await call(client, "DELETE", f"{LIST}/{one}/favorite", bob)

@@ -164,16 +164,7 @@ class ArticleRepository:
         return tags
 
     async def popular_tags(self) -> list[str]:
-        uses = func.count(ArticleTag.article_id)
-        stmt = (
-            select(Tag.name)
-            .join(ArticleTag, ArticleTag.tag_id == Tag.id)
-            .join(Article, Article.id == ArticleTag.article_id)
-            .where(Article.deleted_at.is_(None))
-            .group_by(Tag.id, Tag.name)
-            .order_by(uses.desc(), Tag.name)
-        )
-        return list((await self.session.scalars(stmt)).all())
+        return await self.counters.popular_tags()
 
     async def get_by_slug(
         self, slug: str, *, lock: RowLock = None, deleted: bool = False
