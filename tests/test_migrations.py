@@ -185,10 +185,13 @@ ARTICLE = (
     "VALUES (:id, :slug, 't', 'd', 'b', :author_id, :created_at, :updated_at)"
 )
 TAG = "INSERT INTO tags (id, name) VALUES (:id, :name)"
-ARTICLE_TAG = "INSERT INTO article_tags (article_id, tag_id) VALUES (:article_id, :tag_id)"
+ARTICLE_TAG = (
+    "INSERT INTO article_tags (article_id, tag_id, article_created_at) "
+    "VALUES (:article_id, :tag_id, :created_at)"
+)
 FAVORITE = (
-    "INSERT INTO favorites (user_id, article_id, created_at) "
-    "VALUES (:user_id, :article_id, :created_at)"
+    "INSERT INTO favorites (user_id, article_id, created_at, article_created_at) "
+    "VALUES (:user_id, :article_id, :created_at, :created_at)"
 )
 FOLLOW = (
     "INSERT INTO follows (follower_id, followee_id, created_at) "
@@ -370,9 +373,28 @@ def test_article_counts_are_backfilled_from_the_rows(scratch_url: str) -> None:
         ),
     )
     config = alembic_config(scratch_url)
+    assert on_connection(scratch_url, stale_sort_keys) == {"article_tags": 0, "favorites": 0}
     command.downgrade(config, "0005")
     assert "article_counts" not in table_names(scratch_url)
     command.upgrade(config, "head")
     expected = on_connection(scratch_url, counts_from_rows)
     assert expected[0, 0] == SCALES["tiny"].articles - SCALES["tiny"].articles // 7
     assert on_connection(scratch_url, maintained_counts) == expected
+    # The tags' and favorites' copies of their article's created_at, filled in by 0007.
+    assert on_connection(scratch_url, stale_sort_keys) == {"article_tags": 0, "favorites": 0}
+
+
+def stale_sort_keys(conn: Connection) -> dict[str, int]:
+    """Rows whose copy of their article's created_at differs from it."""
+    return {
+        table: int(
+            conn.scalar(
+                text(
+                    f"SELECT count(*) FROM {table} x JOIN articles a ON a.id = x.article_id "  # noqa: S608
+                    "WHERE x.article_created_at IS NULL OR x.article_created_at <> a.created_at"
+                )
+            )
+            or 0
+        )
+        for table in ("article_tags", "favorites")
+    }

@@ -154,6 +154,19 @@ async def test_counts_follow_every_write(client: httpx.AsyncClient, app: Any) ->
     await call(client, "PATCH", "/api/admin/users/alice", admin, json={"active": False})
     assert await counts(client, carol) == {**moved, "carol's feed": 1}
 
+    # Tags and favorites carry their article's created_at (the key of their pages' order).
+    async with app.state.db.engine.connect() as conn:
+        for table in ("article_tags", "favorites"):
+            pairs = await conn.execute(
+                text(
+                    f"SELECT x.article_created_at, a.created_at FROM {table} x "  # noqa: S608
+                    "JOIN articles a ON a.id = x.article_id"
+                )
+            )
+            rows = pairs.all()
+            assert rows
+            assert all(copied == created for copied, created in rows), table
+
 
 async def test_the_total_is_the_maintained_count_and_recount_repairs_it(
     client: httpx.AsyncClient, app: Any

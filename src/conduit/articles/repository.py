@@ -230,10 +230,17 @@ class ArticleRepository:
             await self.session.execute(
                 insert_ignore(self.session, Tag), [{"name": name} for name in names]
             )
-            new = set(await self.session.scalars(select(Tag.id).where(Tag.name.in_(names))))
-            await self.session.execute(
-                insert(ArticleTag), [{"article_id": article_id, "tag_id": t} for t in sorted(new)]
+            tagged = (
+                insert(ArticleTag)
+                .from_select(
+                    ["article_id", "tag_id", "article_created_at"],
+                    select(literal(article_id), Tag.id, _created_at(article_id)).where(
+                        Tag.name.in_(names)
+                    ),
+                )
+                .returning(ArticleTag.tag_id)
             )
+            new = set(await self.session.scalars(tagged))
         await self.counters.add(
             [(CountKind.TAG, t, 1) for t in new - old] + [(CountKind.TAG, t, -1) for t in old - new]
         )
@@ -267,7 +274,12 @@ class ArticleRepository:
 
     async def favorite(self, user_id: int, article_id: int) -> None:
         """Favorite a live article (held by the caller's lock, so that it stays live)."""
-        stmt = insert_ignore(self.session, Favorite).values(user_id=user_id, article_id=article_id)
+        stmt = insert_ignore(self.session, Favorite).from_select(
+            ["user_id", "article_id", "article_created_at"],
+            select(literal(user_id), Article.id, Article.created_at).where(
+                Article.id == article_id
+            ),
+        )
         if _changed_rows(await self.session.execute(stmt)):
             await self.counters.add([(CountKind.FAVORITED, user_id, 1)])
 
@@ -282,6 +294,10 @@ class ArticleRepository:
     async def recount(self) -> None:
         """Rebuild the maintained counts from the rows (see ArticleCounters.recount)."""
         await self.counters.recount()
+
+
+def _created_at(article_id: int) -> Any:
+    return select(Article.created_at).where(Article.id == article_id).scalar_subquery()
 
 
 def _changed_rows(result: Any) -> int:
