@@ -204,17 +204,19 @@ class DataSet:
         counts = (0, 1, 2, 3, 4, 5)
         weights = (5, 15, 25, 25, 20, 10)
         most = min(5, self.scale.tags)
+        columns = ("article_id", "tag_id", "article_created_at")
         rows: list[Row] = []
         for article_id in range(1, self.scale.articles + 1):
             wanted = min(self.rng.choices(counts, weights)[0], most)
             chosen: set[int] = set()
             while len(chosen) < wanted:
                 chosen.update(self.tag_popularity.draw(wanted - len(chosen)))
-            rows.extend((article_id, tag + 1) for tag in sorted(chosen)[:wanted])
+            created = self.created_at(article_id)
+            rows.extend((article_id, tag + 1, created) for tag in sorted(chosen)[:wanted])
             if len(rows) >= BATCH:
-                yield Batch("article_tags", ("article_id", "tag_id"), rows)
+                yield Batch("article_tags", columns, rows)
                 rows = []
-        yield Batch("article_tags", ("article_id", "tag_id"), rows)
+        yield Batch("article_tags", columns, rows)
 
     def follows(self) -> Iterator[Batch]:
         users = self.scale.users
@@ -246,7 +248,7 @@ class DataSet:
                 yield article_id, user + 1
 
     def favorites(self) -> Iterator[Batch]:
-        columns = ("user_id", "article_id", "created_at")
+        columns = ("user_id", "article_id", "created_at", "article_created_at")
         rows: list[Row] = []
         seen: set[int] = set()
         current = 0
@@ -256,7 +258,8 @@ class DataSet:
             if user_id in seen:
                 continue  # favoriting twice counts once
             seen.add(user_id)
-            rows.append((user_id, article_id, self._after(article_id)))
+            created = self.created_at(article_id)
+            rows.append((user_id, article_id, self._after(article_id), created))
             if len(rows) >= BATCH:
                 yield Batch("favorites", columns, rows)
                 rows = []

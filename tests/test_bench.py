@@ -63,6 +63,10 @@ def test_data_set_is_consistent() -> None:
         assert all(1 <= user <= scale.users and 1 <= a <= scale.articles for user, a in pairs)
         assert 1 <= len(pairs) / scale.articles <= 6  # ~3 per article
 
+    article_created = {a[0]: a[6] for a in articles}
+    for row in tables["favorites"]:
+        assert row[3] == article_created[row[1]]  # the article's created_at, its page's order
+    assert all(t[2] == article_created[t[0]] for t in tables["article_tags"])
     tagged = [(t[0], t[1]) for t in tables["article_tags"]]
     assert len(set(tagged)) == len(tagged)
     per_article: dict[int, int] = defaultdict(int)

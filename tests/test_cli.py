@@ -54,6 +54,27 @@ def test_seed_creates_demo_data(cli_database: Path) -> None:
     assert count(cli_database, "follows") > 0
 
 
+def article_counts(path: Path) -> dict[int, int]:
+    """The maintained counts' totals by kind (0 all, 1 by author, 2 by tag, 3 favorited)."""
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT kind, sum(n) FROM article_counts GROUP BY kind").fetchall()
+    return dict(rows)
+
+
+def test_db_recount_rebuilds_the_article_counts(cli_database: Path) -> None:
+    invoke("db", "upgrade")
+    invoke("seed", "--users", "3", "--articles", "2")
+    kept = article_counts(cli_database)
+    assert kept[0] == kept[1] == count(cli_database, "articles") == 6
+    assert kept[2] == count(cli_database, "article_tags")
+    assert kept[3] == count(cli_database, "favorites")
+    with sqlite3.connect(cli_database) as conn:
+        conn.execute("UPDATE article_counts SET n = n + 7")
+
+    assert "article counts rebuilt" in invoke("db", "recount")
+    assert article_counts(cli_database) == kept
+
+
 def test_help_lists_the_commands() -> None:
     output = invoke("--help")
     for name in ("serve", "db", "seed"):

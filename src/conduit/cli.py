@@ -54,6 +54,15 @@ def db_current() -> None:
     command.current(alembic_config(), verbose=False)
 
 
+@db_app.command("recount")
+def db_recount() -> None:
+    """Rebuild the maintained article counts from the rows (after rows were changed by hand)."""
+    from conduit.articles.admin import recount_articles
+
+    asyncio.run(recount_articles(get_settings()))
+    typer.echo("article counts rebuilt")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",

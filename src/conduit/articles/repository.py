@@ -2,14 +2,15 @@
 
 Every read is a fixed number of statements whatever the page size: one for the page
 (author, following, favorited and favoritesCount come from joins and subqueries), one for
-the page's tags, and one for the total.
+the page's tags, and one for the total. The total is read from the maintained counts
+(articles/counters.py), which the write methods here keep exact.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -22,11 +23,13 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from conduit.articles.models import Article, ArticleTag, Favorite, Tag
+from conduit.articles.counters import ArticleCounters
+from conduit.articles.models import Article, ArticleTag, CountKind, Favorite, Tag
 from conduit.articles.schemas import ArticleFilter
 from conduit.core.db import AnyRow, AnySelect
 from conduit.core.upsert import insert_ignore
@@ -108,6 +111,7 @@ def _apply_filter(stmt: AnySelect, where: ArticleFilter) -> AnySelect:
 class ArticleRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.counters = ArticleCounters(session)
 
     # --- reads -------------------------------------------------------------------
 
@@ -124,6 +128,10 @@ class ArticleRepository:
         return (await self.session.execute(stmt)).all()
 
     async def count(self, where: ArticleFilter) -> int:
+        counted = await self.counters.count(where)
+        if counted is not None:
+            return counted
+        # Filters combined: counted from the rows, bounded by the most selective one.
         stmt = _apply_filter(
             select(func.count())
             .select_from(Article)
@@ -156,16 +164,7 @@ class ArticleRepository:
         return tags
 
     async def popular_tags(self) -> list[str]:
-        uses = func.count(ArticleTag.article_id)
-        stmt = (
-            select(Tag.name)
-            .join(ArticleTag, ArticleTag.tag_id == Tag.id)
-            .join(Article, Article.id == ArticleTag.article_id)
-            .where(Article.deleted_at.is_(None))
-            .group_by(Tag.id, Tag.name)
-            .order_by(uses.desc(), Tag.name)
-        )
-        return list((await self.session.scalars(stmt)).all())
+        return await self.counters.popular_tags()
 
     async def get_by_slug(
         self, slug: str, *, lock: RowLock = None, deleted: bool = False
@@ -194,15 +193,18 @@ class ArticleRepository:
     # --- writes ------------------------------------------------------------------
 
     async def try_insert(self, values: dict[str, Any]) -> int | None:
-        """Insert an article; None when its slug was taken in the meantime."""
+        """Insert a (live) article; None when its slug was taken in the meantime."""
         try:
             async with self.session.begin_nested():
                 result = await self.session.execute(
                     insert(Article).values(**values).returning(Article.id)
                 )
-                return int(result.scalar_one())
+                article_id = int(result.scalar_one())
         except IntegrityError:
             return None
+        author_id = int(values["author_id"])
+        await self.counters.add([(CountKind.ALL, 0, 1), (CountKind.AUTHOR, author_id, 1)])
+        return article_id
 
     async def try_update(self, article_id: int, values: dict[str, Any]) -> bool:
         """Update an article's columns; False when a new slug was taken in the meantime."""
@@ -216,28 +218,87 @@ class ArticleRepository:
             return False
 
     async def set_tags(self, article_id: int, names: Sequence[str]) -> None:
-        await self.session.execute(delete(ArticleTag).where(ArticleTag.article_id == article_id))
-        if not names:
-            return
-        await self.session.execute(
-            insert_ignore(self.session, Tag), [{"name": name} for name in names]
+        """Replace the tags of a live article (the only kind whose tags change)."""
+        removed = await self.session.scalars(
+            delete(ArticleTag)
+            .where(ArticleTag.article_id == article_id)
+            .returning(ArticleTag.tag_id)
         )
-        tag_ids = await self.session.scalars(select(Tag.id).where(Tag.name.in_(names)))
-        await self.session.execute(
-            insert(ArticleTag), [{"article_id": article_id, "tag_id": t} for t in tag_ids]
+        old = set(removed.all())
+        new: set[int] = set()
+        if names:
+            await self.session.execute(
+                insert_ignore(self.session, Tag), [{"name": name} for name in names]
+            )
+            tagged = (
+                insert(ArticleTag)
+                .from_select(
+                    ["article_id", "tag_id", "article_created_at"],
+                    select(literal(article_id), Tag.id, _created_at(article_id)).where(
+                        Tag.name.in_(names)
+                    ),
+                )
+                .returning(ArticleTag.tag_id)
+            )
+            new = set(await self.session.scalars(tagged))
+        await self.counters.add(
+            [(CountKind.TAG, t, 1) for t in new - old] + [(CountKind.TAG, t, -1) for t in old - new]
         )
 
     async def set_deleted(self, article_id: int, deleted_at: datetime | None) -> None:
-        """Soft delete (or restore): the row, its tags, favorites and comments are kept."""
-        await self.session.execute(
-            update(Article).where(Article.id == article_id).values(deleted_at=deleted_at)
+        """Soft delete a live article (or, with None, restore a deleted one): the row, its
+        tags, favorites and comments are kept; it leaves (or rejoins) every count."""
+        gone = deleted_at is not None
+        was = Article.deleted_at.is_(None) if gone else Article.deleted_at.is_not(None)
+        changed = await self.session.execute(
+            update(Article)
+            .where(Article.id == article_id, was)
+            .values(deleted_at=deleted_at)
+            .returning(Article.author_id)
         )
+        author_id = changed.scalar_one_or_none()
+        if author_id is None:  # already in that state: nothing to count
+            return
+        change = -1 if gone else 1
+        tag_ids = await self.session.scalars(
+            select(ArticleTag.tag_id).where(ArticleTag.article_id == article_id)
+        )
+        await self.counters.add(
+            [
+                (CountKind.ALL, 0, change),
+                (CountKind.AUTHOR, author_id, change),
+                *((CountKind.TAG, t, change) for t in tag_ids),
+            ]
+        )
+        await self.counters.add_to_fans(article_id, change)
 
     async def favorite(self, user_id: int, article_id: int) -> None:
-        stmt = insert_ignore(self.session, Favorite).values(user_id=user_id, article_id=article_id)
-        await self.session.execute(stmt)
+        """Favorite a live article (held by the caller's lock, so that it stays live)."""
+        stmt = insert_ignore(self.session, Favorite).from_select(
+            ["user_id", "article_id", "article_created_at"],
+            select(literal(user_id), Article.id, Article.created_at).where(
+                Article.id == article_id
+            ),
+        )
+        if _changed_rows(await self.session.execute(stmt)):
+            await self.counters.add([(CountKind.FAVORITED, user_id, 1)])
 
     async def unfavorite(self, user_id: int, article_id: int) -> None:
-        await self.session.execute(
-            delete(Favorite).where(Favorite.user_id == user_id, Favorite.article_id == article_id)
+        """Unfavorite a live article (held by the caller's lock, so that it stays live)."""
+        stmt = delete(Favorite).where(
+            Favorite.user_id == user_id, Favorite.article_id == article_id
         )
+        if _changed_rows(await self.session.execute(stmt)):
+            await self.counters.add([(CountKind.FAVORITED, user_id, -1)])
+
+    async def recount(self) -> None:
+        """Rebuild the maintained counts from the rows (see ArticleCounters.recount)."""
+        await self.counters.recount()
+
+
+def _created_at(article_id: int) -> Any:
+    return select(Article.created_at).where(Article.id == article_id).scalar_subquery()
+
+
+def _changed_rows(result: Any) -> int:
+    return int(cast("CursorResult[Any]", result).rowcount)

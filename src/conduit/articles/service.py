@@ -229,6 +229,11 @@ class ArticleService:
         self._changed(ARTICLES)
         return await self._read_by_id(article.id, user_id)
 
+    async def recount(self) -> None:
+        """Rebuild the maintained article counts from the rows (`conduit db recount`)."""
+        await self.articles.recount()
+        self._changed(ARTICLES, TAGS)
+
     async def unfavorite(self, user_id: int, slug: str) -> ArticleRead:
         article = await self.require(slug, lock="share")
         await self.articles.unfavorite(user_id, article.id)

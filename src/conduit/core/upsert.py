@@ -1,4 +1,4 @@
-"""INSERT ... ON CONFLICT DO NOTHING for the dialects we run on."""
+"""INSERT ... ON CONFLICT for the dialects we run on."""
 
 from __future__ import annotations
 
@@ -8,8 +8,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-def insert_ignore(session: AsyncSession, table: Any) -> Any:
-    """An INSERT that silently skips rows violating a unique or primary key constraint."""
+def dialect_insert(session: AsyncSession, table: Any) -> Any:
+    """The INSERT of the session's dialect, which has `on_conflict_do_*` and `excluded`."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table).on_conflict_do_nothing()
+    return module.insert(table)
+
+
+def insert_ignore(session: AsyncSession, table: Any) -> Any:
+    """An INSERT that silently skips rows violating a unique or primary key constraint."""
+    return dialect_insert(session, table).on_conflict_do_nothing()
