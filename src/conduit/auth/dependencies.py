@@ -45,7 +45,7 @@ oauth2_password = OAuth2PasswordBearer(
 )
 
 
-def get_auth_service(request: Request, session: SessionDep) -> AuthService:
+async def get_auth_service(request: Request, session: SessionDep) -> AuthService:
     return AuthService(session, request.app.state.tokens)
 
 
