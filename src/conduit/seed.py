@@ -108,7 +108,7 @@ async def seed_database(settings: Settings, *, users: int, articles: int, passwo
                     assert viewer is not None
                     for other in rng.sample(names, k=min(3, len(names))):
                         if other != name:
-                            await user_service.follow(viewer, other)
+                            await user_service.follow(viewer.id, other)
                     for slug in rng.sample(slugs, k=min(5, len(slugs))):
                         await article_service.favorite(viewer.id, slug)
                         await comment_service.add(

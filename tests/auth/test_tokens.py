@@ -12,7 +12,9 @@ import jwt
 import pytest
 from sqlalchemy import text
 
+from conduit.core import security
 from conduit.core.config import Settings
+from conduit.core.security import InvalidToken, TokenCodec
 from tests.conftest import PASSWORD, auth, register
 
 INVALID = {"token": ["is invalid"]}
@@ -253,3 +255,32 @@ async def test_openapi_document_leaves_out_api_v1(client: httpx.AsyncClient) -> 
     assert "/api/user" in paths
     assert "/api/users/login" in paths
     assert not [path for path in paths if path.startswith("/api/v1")]
+
+
+def test_a_remembered_token_still_expires(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The codec remembers the claims of the tokens it verified (a client sends the same
+    token on every request): a remembered token is refused from its expiry on all the same,
+    and a forged one is never remembered."""
+    codec = TokenCodec(settings)
+    token = codec.encode("7", "a-session")
+    claims = codec.decode(token)
+    assert codec.decode(token) is claims  # remembered, not verified again
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return claims.expires_at + timedelta(seconds=1)
+
+    monkeypatch.setattr(security, "datetime", Later)
+    monkeypatch.setattr(jwt.api_jwt, "datetime", Later)  # PyJWT's clock too
+    with pytest.raises(InvalidToken):
+        codec.decode(token)
+    monkeypatch.undo()
+
+    header, _, signature = token.split(".")
+    forged = f"{header}.{b64url({**valid_claims(token, settings), 'sub': '8'})}.{signature}"
+    for _ in range(2):
+        with pytest.raises(InvalidToken):
+            codec.decode(forged)

@@ -10,7 +10,7 @@ from conduit.articles.service import ArticleService
 from conduit.core.db import SessionDep
 
 
-def get_article_service(request: Request, session: SessionDep) -> ArticleService:
+async def get_article_service(request: Request, session: SessionDep) -> ArticleService:
     return ArticleService(session, request.app.state.cache)
 
 

@@ -1,26 +1,42 @@
 """All SQL for articles, tags and favorites.
 
-Every read is a fixed number of statements whatever the page size: one for the page
-(author, following, favorited and favoritesCount come from joins and subqueries), one for
-the page's tags, and one for the total. The total is read from the maintained counts
-(articles/counters.py), which the write methods here keep exact.
+Every read is a fixed number of statements whatever the page size. A page is one
+statement: author, following, favorited, favoritesCount and the tags come from joins and
+correlated subqueries. The total is read from the maintained counts (articles/counters.py),
+which the write methods here keep exact, when the page does not tell it.
+
+The read statements are built once per shape (filters used, signed in or not, dialect) and
+run with bound parameters: SQLAlchemy then finds their compiled form in its cache without
+rebuilding or traversing them (a statement's cache key is memoized on the instance). They
+are Core statements on the tables, not ORM entities: rows come back as plain tuples.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, Literal, cast
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
+    Dialect,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    aggregate_order_by,
     bindparam,
     delete,
     exists,
+    false,
     func,
     insert,
     literal,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.engine import CursorResult
@@ -37,49 +53,151 @@ from conduit.users.models import Follow, User
 
 RowLock = Literal["share", "update"] | None
 
+_articles = Article.__table__
+_users = User.__table__
+_tags = Tag.__table__
+_article_tags = ArticleTag.__table__
+_favorites = Favorite.__table__
+_follows = Follow.__table__
+_authors = _users.alias("authors")
 
-def _favorites_count() -> Any:
-    return (
-        select(func.count())
-        .where(Favorite.article_id == Article.id)
-        .correlate(Article)
-        .scalar_subquery()
+
+class TagNames(TypeDecorator[list[str]]):
+    """An article's tag names, sorted, aggregated by the database: an array on PostgreSQL
+    (sorted there), a JSON array on SQLite (sorted here: SQLite before 3.44 cannot order an
+    aggregate; its BINARY collation and Python both order by code point)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> list[str]:
+        if value is None:  # array_agg over no rows
+            return []
+        if isinstance(value, str):
+            return sorted(json.loads(value))
+        return list(value)
+
+
+def _tag_names(dialect: str) -> ColumnElement[list[str]]:
+    """The article's tag names. On PostgreSQL each name is looked up by primary key: joined
+    instead, the planner hashes the whole tags table once per article of the page."""
+    if dialect == "postgresql":
+        name = select(_tags.c.name).where(_tags.c.id == _article_tags.c.tag_id).scalar_subquery()
+        names = (
+            select(name.label("name"))
+            .where(_article_tags.c.article_id == _articles.c.id)
+            .correlate(_articles)
+            .subquery("article_tag_names")
+        )
+        aggregate = select(aggregate_order_by(func.array_agg(names.c.name), names.c.name))
+    else:
+        aggregate = (
+            select(func.json_group_array(_tags.c.name))
+            .select_from(_article_tags.join(_tags, _tags.c.id == _article_tags.c.tag_id))
+            .where(_article_tags.c.article_id == _articles.c.id)
+        )
+    return type_coerce(aggregate.scalar_subquery(), TagNames())
+
+
+# The columns of an article view, in this order (the service unpacks them by position):
+# slug, title, description, created_at, updated_at, favorites_count, favorited,
+# author_username, author_bio, author_image, author_following, tag_list [, body] [, id]
+def _view(dialect: str, *, signed_in: bool, with_body: bool) -> AnySelect:
+    viewer = bindparam("viewer_id", type_=Integer)
+    favorites_count = (
+        select(func.count()).where(_favorites.c.article_id == _articles.c.id).scalar_subquery()
     )
-
-
-def _viewer_flags(viewer_id: int | None) -> tuple[Any, Any]:
-    if viewer_id is None:
-        return literal(False), literal(False)
-    favorited = exists().where(Favorite.article_id == Article.id, Favorite.user_id == viewer_id)
-    return favorited, Follow.is_following(viewer_id, User.id)
-
-
-def _view_query(viewer_id: int | None, *, with_body: bool) -> AnySelect:
-    favorited, following = _viewer_flags(viewer_id)
-    columns = [
-        Article.id,
-        Article.slug,
-        Article.title,
-        Article.description,
-        Article.created_at,
-        Article.updated_at,
-        _favorites_count().label("favorites_count"),
-        favorited.label("favorited"),
-        User.username.label("author_username"),
-        User.bio.label("author_bio"),
-        User.image.label("author_image"),
-        following.label("author_following"),
+    if signed_in:
+        favorited: ColumnElement[bool] = exists().where(
+            _favorites.c.article_id == _articles.c.id, _favorites.c.user_id == viewer
+        )
+        following: ColumnElement[bool] = exists().where(
+            _follows.c.follower_id == viewer, _follows.c.followee_id == _users.c.id
+        )
+    else:
+        favorited = following = false()
+    columns: list[Any] = [
+        _articles.c.slug,
+        _articles.c.title,
+        _articles.c.description,
+        _articles.c.created_at,
+        _articles.c.updated_at,
+        favorites_count,
+        favorited,
+        _users.c.username,
+        _users.c.bio,
+        _users.c.image,
+        following,
+        _tag_names(dialect),
     ]
     if with_body:
-        columns.append(Article.body)
+        columns.append(_articles.c.body)
     return (
         select(*columns)
-        .join(User, User.id == Article.author_id)
-        .where(Article.deleted_at.is_(None))
+        .select_from(_articles.join(_users, _users.c.id == _articles.c.author_id))
+        .where(_articles.c.deleted_at.is_(None))
     )
+
+
+@cache
+def _page_statement(
+    dialect: str, signed_in: bool, tag: bool, author: bool, favorited_by: bool, feed: bool
+) -> AnySelect:
+    """One page of a list: the filters used are bound parameters of the same name."""
+    stmt = _view(dialect, signed_in=signed_in, with_body=False)
+    if tag:
+        stmt = stmt.where(
+            _articles.c.id.in_(
+                select(_article_tags.c.article_id)
+                .join(_tags, _tags.c.id == _article_tags.c.tag_id)
+                .where(_tags.c.name == bindparam("tag", type_=String))
+            )
+        )
+    if author:
+        # The author's id first (an InitPlan): then the (author_id, created_at) index gives
+        # the newest of their articles directly, instead of all of them to sort.
+        stmt = stmt.where(
+            _articles.c.author_id
+            == select(_authors.c.id)
+            .where(_authors.c.username == bindparam("author", type_=String))
+            .scalar_subquery()
+        )
+    if favorited_by:
+        fan = _users.alias("fan")
+        stmt = stmt.where(
+            _articles.c.id.in_(
+                select(_favorites.c.article_id)
+                .join(fan, fan.c.id == _favorites.c.user_id)
+                .where(fan.c.username == bindparam("favorited_by", type_=String))
+            )
+        )
+    if feed:
+        stmt = stmt.where(
+            _articles.c.author_id.in_(
+                select(_follows.c.followee_id).where(
+                    _follows.c.follower_id == bindparam("feed_of", type_=Integer)
+                )
+            )
+        )
+    return (
+        stmt.order_by(_articles.c.created_at.desc(), _articles.c.id.desc())
+        .limit(bindparam("page_limit", type_=Integer))
+        # BIGINT: an offset past 2**31 is valid input, not an overflow.
+        .offset(bindparam("page_offset", type_=BigInteger))
+    )
+
+
+@cache
+def _article_statement(dialect: str, signed_in: bool, by: Literal["slug", "id"]) -> AnySelect:
+    """One article with its body, by slug or by id; its id is the last column."""
+    stmt = _view(dialect, signed_in=signed_in, with_body=True).add_columns(_articles.c.id)
+    if by == "slug":
+        return stmt.where(_articles.c.slug == bindparam("slug", type_=String))
+    return stmt.where(_articles.c.id == bindparam("article_id", type_=Integer))
 
 
 def _apply_filter(stmt: AnySelect, where: ArticleFilter) -> AnySelect:
+    """The filters of `where` on an ORM statement (the total's)."""
     if where.tag is not None:
         stmt = stmt.where(
             Article.id.in_(
@@ -115,17 +233,31 @@ class ArticleRepository:
 
     # --- reads -------------------------------------------------------------------
 
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
     async def list_page(
         self, where: ArticleFilter, viewer_id: int | None, *, limit: int, offset: int
     ) -> Sequence[AnyRow]:
-        stmt = (
-            _apply_filter(_view_query(viewer_id, with_body=False), where)
-            .order_by(Article.created_at.desc(), Article.id.desc())
-            .limit(limit)
-            # BIGINT: an offset past 2**31 is valid input, not an overflow.
-            .offset(bindparam("page_offset", offset, type_=BigInteger))
+        """A page of article views (see `_view` for the columns), newest first."""
+        stmt = _page_statement(
+            self._dialect(),
+            viewer_id is not None,
+            where.tag is not None,
+            where.author is not None,
+            where.favorited_by is not None,
+            where.feed_of is not None,
         )
-        return (await self.session.execute(stmt)).all()
+        params = {
+            "viewer_id": viewer_id,
+            "tag": where.tag,
+            "author": where.author,
+            "favorited_by": where.favorited_by,
+            "feed_of": where.feed_of,
+            "page_limit": limit,
+            "page_offset": offset,
+        }
+        return (await self.session.execute(stmt, params)).all()
 
     async def count(self, where: ArticleFilter) -> int:
         counted = await self.counters.count(where)
@@ -142,26 +274,15 @@ class ArticleRepository:
         return int((await self.session.execute(stmt)).scalar_one())
 
     async def get_view(self, article_id: int, viewer_id: int | None) -> AnyRow | None:
-        stmt = _view_query(viewer_id, with_body=True).where(Article.id == article_id)
-        return (await self.session.execute(stmt)).first()
+        """The live article's view with its body, then its id (see `_view`)."""
+        stmt = _article_statement(self._dialect(), viewer_id is not None, "id")
+        params = {"article_id": article_id, "viewer_id": viewer_id}
+        return (await self.session.execute(stmt, params)).first()
 
     async def get_view_by_slug(self, slug: str, viewer_id: int | None) -> AnyRow | None:
-        stmt = _view_query(viewer_id, with_body=True).where(Article.slug == slug)
-        return (await self.session.execute(stmt)).first()
-
-    async def tags_for(self, article_ids: Sequence[int]) -> dict[int, list[str]]:
-        tags: dict[int, list[str]] = {article_id: [] for article_id in article_ids}
-        if not article_ids:
-            return tags
-        stmt = (
-            select(ArticleTag.article_id, Tag.name)
-            .join(Tag, Tag.id == ArticleTag.tag_id)
-            .where(ArticleTag.article_id.in_(article_ids))
-            .order_by(Tag.name)
-        )
-        for article_id, name in await self.session.execute(stmt):
-            tags[article_id].append(name)
-        return tags
+        stmt = _article_statement(self._dialect(), viewer_id is not None, "slug")
+        params = {"slug": slug, "viewer_id": viewer_id}
+        return (await self.session.execute(stmt, params)).first()
 
     async def popular_tags(self) -> list[str]:
         return await self.counters.popular_tags()

@@ -18,11 +18,11 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.auth.email import EmailFlows, ResetRequests
+from conduit.auth.schemas import SignedInUser
 from conduit.auth.service import AuthService
 from conduit.core.db import SessionDep
 from conduit.core.errors import Forbidden, Unauthorized
 from conduit.core.permissions import Actor, Permission, Role, Scope
-from conduit.users.models import User
 
 _SCHEMES = frozenset({"token", "bearer"})
 
@@ -45,7 +45,7 @@ oauth2_password = OAuth2PasswordBearer(
 )
 
 
-def get_auth_service(request: Request, session: SessionDep) -> AuthService:
+async def get_auth_service(request: Request, session: SessionDep) -> AuthService:
     return AuthService(session, request.app.state.tokens)
 
 
@@ -78,7 +78,7 @@ ResetRequestsDep = Annotated[ResetRequests, Depends(get_reset_requests)]
 class Principal:
     """The caller: a user, through a session (access token) or an API key (scopes)."""
 
-    user: User
+    user: SignedInUser
     token: str = ""  # the access token presented; empty for an API key
     session_id: str | None = None
     scopes: frozenset[Scope] | None = None  # None: a session, not limited by scopes

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.auth.models import EmailToken
 from conduit.auth.repository import AuthRepository
+from conduit.auth.schemas import SignedInUser
 from conduit.auth.service import AuthService
 from conduit.core.config import Settings
 from conduit.core.db import Database, utcnow
@@ -67,7 +68,7 @@ class EmailFlows:
         self.passwords = passwords
         self.protection = protection
 
-    async def _issue(self, user: User, purpose: str, ttl: int) -> str:
+    async def _issue(self, user: User | SignedInUser, purpose: str, ttl: int) -> str:
         token = secrets.token_urlsafe(32)
         now = utcnow()
         await self.repo.add_email_token(
@@ -83,7 +84,14 @@ class EmailFlows:
         return token
 
     async def _mail_link(
-        self, user: User, purpose: str, ttl: int, path: str, subject: str, why: str, note: str
+        self,
+        user: User | SignedInUser,
+        purpose: str,
+        ttl: int,
+        path: str,
+        subject: str,
+        why: str,
+        note: str,
     ) -> None:
         """Issue a token and queue a mail carrying its link (built from FRONTEND_URL only)."""
         token = await self._issue(user, purpose, ttl)
@@ -96,7 +104,7 @@ class EmailFlows:
 
     # --- verification ---------------------------------------------------------------
 
-    async def send_verification(self, user: User) -> None:
+    async def send_verification(self, user: User | SignedInUser) -> None:
         """Queue a mail with a link that confirms the user's current address."""
         await self._mail_link(
             user,

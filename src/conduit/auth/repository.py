@@ -4,11 +4,42 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Integer, String, bindparam, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.auth.models import ApiKey, AuthSession, EmailToken, RefreshToken
+from conduit.auth.schemas import SignedInUser
+from conduit.core.db import UTCDateTime
 from conduit.users.models import User
+
+_users = User.__table__
+_sessions = AuthSession.__table__
+
+# The token check runs on every signed-in request: one Core statement, built once and run
+# with bound parameters, returning only the columns of `SignedInUser`.
+_SIGNED_IN_COLUMNS = (
+    _users.c.id,
+    _users.c.username,
+    _users.c.email,
+    _users.c.bio,
+    _users.c.image,
+    _users.c.role,
+    _users.c.email_verified,
+)
+_LIVE_USER = (
+    select(*_SIGNED_IN_COLUMNS)
+    .select_from(_sessions.join(_users, _users.c.id == _sessions.c.user_id))
+    .where(
+        _sessions.c.id == bindparam("session_id", type_=String),
+        _users.c.id == bindparam("user_id", type_=Integer),
+        _users.c.active == true(),
+        _sessions.c.revoked_at.is_(None),
+        _sessions.c.expires_at > bindparam("now", type_=UTCDateTime),
+    )
+)
+_ACTIVE_USER = select(*_SIGNED_IN_COLUMNS).where(
+    _users.c.id == bindparam("user_id", type_=Integer), _users.c.active == true()
+)
 
 
 class AuthRepository:
@@ -24,20 +55,11 @@ class AuthRepository:
         self.session.add(RefreshToken(token_hash=token_hash, session_id=session_id))
         await self.session.flush()
 
-    async def live_user(self, user_id: int, session_id: str, now: datetime) -> User | None:
+    async def live_user(self, user_id: int, session_id: str, now: datetime) -> SignedInUser | None:
         """The active user of a session that is neither revoked nor expired."""
-        stmt = (
-            select(User)
-            .join(AuthSession, AuthSession.user_id == User.id)
-            .where(
-                AuthSession.id == session_id,
-                User.id == user_id,
-                User.active.is_(True),
-                AuthSession.revoked_at.is_(None),
-                AuthSession.expires_at > now,
-            )
-        )
-        return (await self.session.scalars(stmt)).first()
+        params = {"session_id": session_id, "user_id": user_id, "now": now}
+        row = (await self.session.execute(_LIVE_USER, params)).first()
+        return None if row is None else SignedInUser(*row)
 
     async def refresh_token(self, token_hash: str) -> tuple[RefreshToken, AuthSession, bool] | None:
         """A refresh token, its session and whether its user is active; locked, so that two
@@ -133,6 +155,11 @@ class AuthRepository:
         )
         owner = (await self.session.execute(stmt)).scalar_one_or_none()
         return None if owner is None else int(owner)
+
+    async def active_identity(self, user_id: int) -> SignedInUser | None:
+        """An API key's owner, if active, as the token check reads a session's user."""
+        row = (await self.session.execute(_ACTIVE_USER, {"user_id": user_id})).first()
+        return None if row is None else SignedInUser(*row)
 
     async def active_user(self, user_id: int) -> User | None:
         stmt = select(User).where(User.id == user_id, User.active.is_(True))

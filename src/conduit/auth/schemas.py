@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
@@ -16,6 +17,21 @@ from conduit.core.schemas import (
     raw_max_length,
 )
 from conduit.users.schemas import Email, NewPassword
+
+
+@dataclass(frozen=True, slots=True)
+class SignedInUser:
+    """The caller's account as the per-request credential check reads it, in the same
+    statement: what a principal, its role checks and `GET /api/user` need. A plain value,
+    not an ORM object: a service that changes the account loads it."""
+
+    id: int
+    username: str
+    email: str
+    bio: str | None
+    image: str | None
+    role: str
+    email_verified: bool
 
 
 class TokenResponse(BaseModel):

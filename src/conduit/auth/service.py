@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.auth.models import ApiKey, AuthSession
 from conduit.auth.repository import AuthRepository
-from conduit.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
+from conduit.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead, SignedInUser
 from conduit.core.db import MAX_ID, utcnow
 from conduit.core.errors import Forbidden, NotFound, Unauthorized
 from conduit.core.pagination import NumberedPage
@@ -31,7 +31,7 @@ class TokenPair:
 class Authenticated:
     """A verified caller: by a session (access token) or by an API key (with its scopes)."""
 
-    user: User
+    user: SignedInUser
     session_id: str | None = None
     scopes: frozenset[Scope] | None = None  # None: a session, not limited by scopes
 
@@ -117,7 +117,7 @@ class AuthService:
         found = None
         if key.startswith(KEY_PREFIX) and len(key) <= KEY_MAX:
             found = await self.repo.use_key(self.tokens.fingerprint(key), utcnow())
-        user = await self.repo.active_user(found[0]) if found else None
+        user = await self.repo.active_identity(found[0]) if found else None
         if found is None or user is None:
             raise Unauthorized("api_key", "is invalid")
         return Authenticated(user=user, scopes=_scopes(found[1]))

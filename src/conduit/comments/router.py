@@ -27,7 +27,7 @@ CommentId = Annotated[int, Path(alias="id", ge=1, le=MAX_ID, description="Commen
 _SAME_ARTICLE = "$request.path.slug"
 
 
-def get_comment_service(session: SessionDep) -> CommentService:
+async def get_comment_service(session: SessionDep) -> CommentService:
     return CommentService(session)
 
 
@@ -39,6 +39,7 @@ CommentServiceDep = Annotated[CommentService, Depends(get_comment_service)]
     summary="Get comments for an article",
     description="Newest first. Auth is optional.",
     operation_id="GetArticleComments",
+    response_model=MultipleCommentsResponse,
     responses={
         200: success(
             "Newest first.",
@@ -54,8 +55,9 @@ CommentServiceDep = Annotated[CommentService, Depends(get_comment_service)]
 )
 async def list_comments(
     slug: SlugPath, principal: OptionalPrincipal, comments: CommentServiceDep
-) -> MultipleCommentsResponse:
-    return MultipleCommentsResponse(comments=await comments.list_for(slug, viewer_id(principal)))
+) -> Response:
+    body = await comments.list_json(slug, viewer_id(principal))
+    return Response(body, media_type="application/json")
 
 
 @router.post(

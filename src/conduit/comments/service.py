@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.articles.service import ArticleService
@@ -10,17 +15,28 @@ from conduit.comments.schemas import CommentCreate, CommentRead
 from conduit.core.db import AnyRow, utcnow
 from conduit.core.errors import Forbidden, NotFound
 from conduit.core.permissions import Actor, Permission
-from conduit.users.service import author_profile
+from conduit.core.schemas import iso_millis
+
+
+def _comment(row: AnyRow, stamp: Callable[[datetime], Any]) -> dict[str, Any]:
+    """A comment view row (columns as `CommentRepository` documents them) as the fields of
+    `CommentRead`, camelCase, in its order; `stamp` renders the timestamps."""
+    comment_id, created_at, updated_at, body, username, bio, image, following = row
+    return {
+        "id": comment_id,
+        "createdAt": stamp(created_at),
+        "updatedAt": stamp(updated_at),
+        "body": body,
+        "author": {"username": username, "bio": bio, "image": image, "following": bool(following)},
+    }
+
+
+def _same(value: datetime) -> datetime:
+    return value
 
 
 def _read(row: AnyRow) -> CommentRead:
-    return CommentRead(
-        id=row.id,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        body=row.body,
-        author=author_profile(row),
-    )
+    return CommentRead.model_validate(_comment(row, _same))
 
 
 class CommentService:
@@ -28,10 +44,12 @@ class CommentService:
         self.comments = CommentRepository(session)
         self.articles = ArticleService(session)
 
-    async def list_for(self, slug: str, viewer_id: int | None) -> list[CommentRead]:
-        article = await self.articles.require(slug)
-        rows = await self.comments.list_for_article(article.id, viewer_id)
-        return [_read(row) for row in rows]
+    async def list_json(self, slug: str, viewer_id: int | None) -> bytes:
+        """The JSON of `MultipleCommentsResponse`, rendered from the rows (one statement)."""
+        rows = await self.comments.list_for_slug(slug, viewer_id)
+        if rows is None:
+            raise NotFound("article")
+        return to_json({"comments": [_comment(row, iso_millis) for row in rows]})
 
     async def add(self, slug: str, author_id: int, data: CommentCreate) -> CommentRead:
         article = await self.articles.require(slug, lock="share")

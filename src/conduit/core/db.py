@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from typing import Annotated, Any, TypeAlias
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, Row, Select, event
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -17,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.types import TypeDecorator
 
 from conduit.core import metrics
@@ -42,6 +44,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Execution option read by the SQLite "begin" hook: writers take the write lock up front
 # (BEGIN IMMEDIATE) so that concurrent writers queue on busy_timeout instead of failing.
 _SQLITE_BEGIN = "conduit_sqlite_begin"
+# A pooled connection idle this long is pinged before use (see `_ping_idle_connections`).
+PING_AFTER_IDLE = 5.0  # seconds
+_IDLE_SINCE = "conduit_idle_since"
 
 
 class Base(DeclarativeBase):
@@ -104,10 +109,38 @@ def create_engine(settings: Settings, *, migrating: bool = False) -> AsyncEngine
         hide_parameters=True,  # never log bound values: tokens, hashes, mail bodies
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={"server_settings": {"jit": "off"}},
     )
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """Ping a pooled connection before use only when it has been idle for `PING_AFTER_IDLE`.
+
+    `pool_pre_ping` would ping on every checkout: a round trip (three with asyncpg, which
+    wraps the ping in a transaction) on every request. A connection in steady use has just
+    proved itself; one idle for a while may have been dropped (server restart, a proxy's
+    idle timeout). A failed ping invalidates the pool, as `pool_pre_ping` does, and the pool
+    retries the checkout with a new connection (SQLAlchemy, "Disconnect Handling").
+    """
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checked_out(
+        dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)  # None: a new connection
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise InvalidatePoolError(f"ping failed: {type(exc).__name__}") from exc
 
 
 AfterCommit = Callable[[], Awaitable[None]]
@@ -143,12 +176,18 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.engine = create_engine(settings)
         _count_pool_connections(self.engine)
-        self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
-        writer_bind = (
-            self.engine.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
-            if settings.is_sqlite
-            else self.engine
-        )
+        if settings.is_sqlite:
+            # Readers: BEGIN DEFERRED, one snapshot for the request. Writers take the write
+            # lock up front.
+            reader_bind = self.engine
+            writer_bind = self.engine.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
+        else:
+            _ping_idle_connections(self.engine)
+            # Readers: no BEGIN and no COMMIT, two round trips fewer per request. Each
+            # statement is its own snapshot, as it already was under READ COMMITTED.
+            reader_bind = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            writer_bind = self.engine
+        self._reader = async_sessionmaker(reader_bind, expire_on_commit=False)
         self._writer = async_sessionmaker(writer_bind, expire_on_commit=False)
 
     @asynccontextmanager

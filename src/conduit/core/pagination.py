@@ -19,7 +19,7 @@ class Page:
     offset: int
 
 
-def _page(
+async def _page(
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (at most {MAX_LIMIT}).")
     ] = DEFAULT_LIMIT,

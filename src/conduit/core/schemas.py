@@ -96,13 +96,16 @@ TEXT = SchemaPattern(NO_NUL_PATTERN)  # what `clean_text` lets through
 FILLED = SchemaPattern(NOT_BLANK_PATTERN)  # ... and not blank: `not_blank`, or stripped to 1+
 
 
-def _iso_millis(value: datetime) -> str:
-    """ISO 8601 in UTC with milliseconds and a ``Z``: ``2026-01-02T03:04:05.678Z``."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+def iso_millis(value: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds (truncated) and a ``Z``: ``2026-01-02T03:04:05.678Z``.
+
+    Also what the read paths that render JSON themselves use, so the two cannot differ."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="milliseconds")[:23] + "Z"
 
 
-Timestamp = Annotated[datetime, PlainSerializer(_iso_millis, return_type=str, when_used="json")]
+Timestamp = Annotated[datetime, PlainSerializer(iso_millis, return_type=str, when_used="json")]
 
 # Field sizes, one place. Every string field has a documented maximum.
 USERNAME_MAX = 64

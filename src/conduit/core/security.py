@@ -39,6 +39,7 @@ logger = logging.getLogger("conduit.security")
 # Only this algorithm is ever accepted; "none" and asymmetric algorithms are refused.
 ALLOWED_ALGORITHMS = ("HS256", "HS384", "HS512")
 TOKEN_ISSUER = "conduit"  # noqa: S105 - a name, not a secret
+VERIFIED_TOKENS = 4096  # access tokens whose verified claims are remembered
 
 T = TypeVar("T")
 
@@ -181,6 +182,12 @@ class TokenCodec:
         self._algorithm = settings.jwt_algorithm
         self._ttl = timedelta(seconds=settings.access_token_ttl)
         self.refresh_ttl = timedelta(seconds=settings.refresh_token_ttl)
+        # token -> its claims, once verified: a signed-in client sends the same token on
+        # every request (and the middleware reads it too), and verifying it (base64, HMAC,
+        # JSON, PyJWT's checks) costs more than the request's SQL. A remembered token is
+        # still refused from its expiry on; what a token cannot say (its session revoked,
+        # its user deactivated) is checked in the database on every request regardless.
+        self._verified: dict[str, TokenClaims] = {}
 
     def fingerprint(self, secret: str) -> str:
         """A keyed hash (HMAC-SHA256 with the secret key): what is stored of an API key."""
@@ -204,6 +211,16 @@ class TokenCodec:
         return jwt.encode(payload, self._key, algorithm=self._algorithm)
 
     def decode(self, token: str) -> TokenClaims:
+        claims = self._verified.get(token)
+        if claims is not None and datetime.now(UTC) < claims.expires_at:
+            return claims
+        claims = self._verify(token)
+        if len(self._verified) >= VERIFIED_TOKENS:  # forget the oldest
+            self._verified.pop(next(iter(self._verified)), None)
+        self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> TokenClaims:
         try:
             payload = jwt.decode(
                 token,

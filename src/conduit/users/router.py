@@ -181,7 +181,7 @@ async def get_profile(
 async def follow(
     username: UsernamePath, principal: CurrentPrincipal, users: UserServiceDep
 ) -> ProfileResponse:
-    return ProfileResponse(profile=await users.follow(principal.user, username))
+    return ProfileResponse(profile=await users.follow(principal.user_id, username))
 
 
 @router.delete(
@@ -198,4 +198,4 @@ async def follow(
 async def unfollow(
     username: UsernamePath, principal: CurrentPrincipal, users: UserServiceDep
 ) -> ProfileResponse:
-    return ProfileResponse(profile=await users.unfollow(principal.user, username))
+    return ProfileResponse(profile=await users.unfollow(principal.user_id, username))

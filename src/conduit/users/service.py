@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.auth.email import EmailFlows
+from conduit.auth.schemas import SignedInUser
 from conduit.auth.service import AuthService, TokenPair
 from conduit.core.cache import NULL_CACHE, Cache
 from conduit.core.db import Database, utcnow
@@ -33,7 +34,7 @@ PROFILES = "profiles"
 _PUBLIC = ("username", "bio", "image")  # the fields of a profile
 
 
-def user_read(user: User, token: str) -> UserRead:
+def user_read(user: User | SignedInUser, token: str) -> UserRead:
     return UserRead(
         email=user.email,
         token=token,
@@ -156,7 +157,7 @@ class UserService:
 
     async def update(
         self,
-        user: User,
+        caller: SignedInUser,
         data: UserUpdate,
         token: str,
         session_id: str | None,
@@ -170,6 +171,9 @@ class UserService:
         changes = data.model_dump(exclude_unset=True)
         if session_id is None and ("password" in changes or "email" in changes):
             raise Forbidden("api_key", "cannot change the password or e-mail")
+        user = await self.users.get(caller.id)
+        if user is None:  # pragma: no cover - deleted since the token check, just now
+            raise Unauthorized("token", "is invalid")
         password = changes.pop("password", None)
         if password is not None:
             self.protection.check_password(
@@ -206,22 +210,22 @@ class UserService:
             raise NotFound("profile")
         return profile_read(*found)
 
-    async def _target(self, username: str, viewer: User) -> User:
+    async def _target(self, username: str, viewer_id: int) -> User:
         target = await self.users.get_by_username(username)
         if target is None:
             raise NotFound("profile")
-        if target.id == viewer.id:
+        if target.id == viewer_id:
             raise Forbidden("profile", "cannot follow yourself")
         return target
 
-    async def follow(self, viewer: User, username: str) -> ProfileRead:
-        target = await self._target(username, viewer)
-        await self.users.follow(viewer.id, target.id)
+    async def follow(self, viewer_id: int, username: str) -> ProfileRead:
+        target = await self._target(username, viewer_id)
+        await self.users.follow(viewer_id, target.id)
         return profile_read(target, True)
 
-    async def unfollow(self, viewer: User, username: str) -> ProfileRead:
-        target = await self._target(username, viewer)
-        await self.users.unfollow(viewer.id, target.id)
+    async def unfollow(self, viewer_id: int, username: str) -> ProfileRead:
+        target = await self._target(username, viewer_id)
+        await self.users.unfollow(viewer_id, target.id)
         return profile_read(target, False)
 
     # --- administration -----------------------------------------------------------

@@ -1,0 +1,76 @@
+"""The hot reads render their JSON from the rows themselves (articles/service.py,
+comments/service.py) instead of building the response models: the bytes must be exactly
+those the models would give, whatever the text (quotes, backslashes, control characters,
+any script, emoji), with `null`s, booleans, counts and timestamps as the contract has them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import httpx
+from pydantic import BaseModel
+
+from conduit.articles.schemas import MultipleArticlesResponse, SingleArticleResponse
+from conduit.comments.schemas import MultipleCommentsResponse
+from conduit.core.http_cache import json_body
+from conduit.core.schemas import iso_millis
+from tests.conftest import auth, create_article, register
+
+TRICKY = 'Ünïcødé "quoted" \\ back\\slash </script> \t tab \u2028 \u0007 bell 🐉 日本語'
+
+
+def _same_as_model(model: type[BaseModel], body: bytes) -> None:
+    assert json_body(model.model_validate_json(body)) == body
+
+
+async def test_rendered_reads_are_byte_for_byte_the_response_models(
+    client: httpx.AsyncClient,
+) -> None:
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    profile = {"bio": TRICKY + "\n second line", "image": 'https://example.com/a.png?x=1&y="2"'}
+    response = await client.put("/api/user", json={"user": profile}, headers=auth(alice))
+    assert response.status_code == 200, response.text
+    slugs = []
+    for n, tags in enumerate([["zeta", "Alpha", "ähm", "b", "🐉"], [], ["solo"]]):
+        article = await create_article(
+            client, alice, f"{TRICKY} {n}", description=TRICKY, body=TRICKY * 3, tagList=tags
+        )
+        slugs.append(article["slug"])
+    assert (await client.post("/api/profiles/alice/follow", headers=auth(bob))).status_code == 200
+    for slug in slugs[:2]:
+        response = await client.post(f"/api/articles/{slug}/favorite", headers=auth(bob))
+        assert response.status_code == 200
+        for text in (TRICKY, "plain"):
+            body = {"comment": {"body": text}}
+            response = await client.post(
+                f"/api/articles/{slug}/comments", json=body, headers=auth(bob)
+            )
+            assert response.status_code == 201
+
+    for token in (None, alice, bob):
+        headers = auth(token) if token else {}
+        for url in ("/api/articles", "/api/articles?tag=zeta", "/api/articles?limit=1"):
+            response = await client.get(url, headers=headers)
+            _same_as_model(MultipleArticlesResponse, response.content)
+        for slug in slugs:
+            response = await client.get(f"/api/articles/{slug}", headers=headers)
+            _same_as_model(SingleArticleResponse, response.content)
+            response = await client.get(f"/api/articles/{slug}/comments", headers=headers)
+            _same_as_model(MultipleCommentsResponse, response.content)
+    feed = await client.get("/api/articles/feed", headers=auth(bob))
+    _same_as_model(MultipleArticlesResponse, feed.content)
+
+    first = (await client.get("/api/articles", headers=auth(bob))).json()["articles"][-1]
+    assert first["tagList"] == ["Alpha", "b", "zeta", "ähm", "🐉"]  # by code point
+    assert (first["favorited"], first["favoritesCount"]) == (True, 1)
+    assert first["author"] == {**profile, "username": "alice", "following": True}
+    assert (await client.get(f"/api/articles/{slugs[1]}")).json()["article"]["tagList"] == []
+
+
+def test_timestamps_are_utc_milliseconds_truncated() -> None:
+    moment = datetime(2026, 1, 2, 3, 4, 5, 678999, tzinfo=UTC)
+    assert iso_millis(moment) == "2026-01-02T03:04:05.678Z"
+    assert iso_millis(moment.replace(microsecond=0)) == "2026-01-02T03:04:05.000Z"
+    east = moment.astimezone(timezone(timedelta(hours=5, minutes=30)))
+    assert iso_millis(east) == "2026-01-02T03:04:05.678Z"
