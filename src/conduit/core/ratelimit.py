@@ -25,6 +25,7 @@ nor a log line per request.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
 import math
@@ -41,18 +42,15 @@ from limits.errors import StorageError
 from redis.asyncio import ConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conduit.core import metrics
 from conduit.core.config import Settings
-from conduit.core.context import current_context
+from conduit.core.context import Identify, current_context
 from conduit.core.errors import error_response
 
 logger = logging.getLogger("conduit.ratelimit")
-
-# The user id of the caller named by the request's credentials, or None (anonymous).
-Identify = Callable[[Headers], Awaitable[int | None]]
 
 # Paths under the API prefix (and its /v1 mirror) with the strict `auth` limit.
 AUTH_PATHS = (
@@ -69,6 +67,7 @@ EXEMPT_PATHS = frozenset({"/health", "/ready", "/metrics", "/redoc", "/openapi.j
 EXEMPT_PREFIXES = ("/docs",)
 
 RATE_LIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+_RAW_HEADER_NAMES = frozenset(name.lower().encode() for name in RATE_LIMIT_HEADERS)
 STORE_TIMEOUT = 1.0  # seconds for the whole store round trip of one request
 SOCKET_TIMEOUT = 0.5  # seconds, connecting to and reading from Redis
 STORE_BACKOFF = 5.0  # seconds the store is left alone after a failure
@@ -87,6 +86,13 @@ class Decision:
             "RateLimit-Remaining": str(self.remaining),
             "RateLimit-Reset": str(self.reset),
         }
+
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        return [
+            (b"ratelimit-limit", b"%d" % self.limit),
+            (b"ratelimit-remaining", b"%d" % self.remaining),
+            (b"ratelimit-reset", b"%d" % self.reset),
+        ]
 
 
 def _storage(settings: Settings) -> tuple[Storage, ConnectionPool | None]:
@@ -120,16 +126,20 @@ class RateLimiter:
             "auth": parse_many(settings.rate_limit_auth),
         }
         self.storage, self._pool = _storage(settings)
+        # The in-process store answers without waiting for anything: no timeout to arm.
+        self._timeout = None if isinstance(self.storage, MemoryStorage) else STORE_TIMEOUT
         self._skip_until = 0.0
 
     async def hit(self, bucket: str, identity: str) -> Decision | None:
         """Count one request of `identity` in `bucket`; None when the store is unavailable."""
         if time.monotonic() < self._skip_until:
             return None
-        items = self.limits[bucket]
         try:
-            async with asyncio.timeout(STORE_TIMEOUT):
-                counted = [await self._count(item, bucket, identity) for item in items]
+            if self._timeout is None:
+                counted = await self._count_all(bucket, identity)
+            else:
+                async with asyncio.timeout(self._timeout):
+                    counted = await self._count_all(bucket, identity)
         except (StorageError, TimeoutError) as exc:
             self._skip_until = time.monotonic() + STORE_BACKOFF
             metrics.STORE_ERRORS.labels("ratelimit").inc()
@@ -141,6 +151,9 @@ class RateLimiter:
             )
             return None
         return _decide(counted)
+
+    async def _count_all(self, bucket: str, identity: str) -> list[tuple[RateLimitItem, int, int]]:
+        return [await self._count(item, bucket, identity) for item in self.limits[bucket]]
 
     async def _count(
         self, item: RateLimitItem, bucket: str, identity: str
@@ -174,6 +187,12 @@ def client_key(scope: Scope) -> str:
     else:
         client = scope.get("client")
         host = client[0] if client else "unknown"
+    return _address_key(host)
+
+
+@functools.lru_cache(maxsize=4096)
+def _address_key(host: str) -> str:
+    """What `client_key` counts for an address (addresses repeat: the answer is kept)."""
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -211,11 +230,15 @@ class RateLimitMiddleware:
             await refusal(scope, receive, send)
             return
 
+        added = decision.raw_headers()
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                response_headers = MutableHeaders(scope=message)
-                for name, value in decision.headers().items():
-                    response_headers[name] = value
+                headers = message.get("headers", ())
+                message["headers"] = [
+                    *(h for h in headers if h[0].lower() not in _RAW_HEADER_NAMES),
+                    *added,
+                ]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
