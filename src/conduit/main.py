@@ -96,10 +96,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = Database(settings)
     app.state.redis = create_redis(settings)
-    app.state.cache = create_cache(settings)
+    app.state.cache = create_cache(settings, app.state.redis)  # one Redis pool for all
     app.state.passwords = PasswordHasher(settings)
     app.state.tokens = CachingTokenCodec(settings)  # decoded once per token, not per use
-    app.state.accounts = AccountProtection(settings)
+    app.state.accounts = AccountProtection(settings, app.state.redis)
     app.state.deliverer = OutboxDeliverer(app.state.db, transport_for(settings), settings)
 
     install_error_handlers(app)

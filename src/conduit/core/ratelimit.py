@@ -39,9 +39,7 @@ from fastapi import FastAPI
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.errors import StorageError
-from redis.asyncio import ConnectionPool
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+from redis.asyncio import Redis
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -49,6 +47,7 @@ from conduit.core import metrics
 from conduit.core.config import Settings
 from conduit.core.context import Identify, current_context
 from conduit.core.errors import error_response
+from conduit.core.redis import redis_client
 
 logger = logging.getLogger("conduit.ratelimit")
 
@@ -69,7 +68,6 @@ EXEMPT_PREFIXES = ("/docs",)
 RATE_LIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
 _RAW_HEADER_NAMES = frozenset(name.lower().encode() for name in RATE_LIMIT_HEADERS)
 STORE_TIMEOUT = 1.0  # seconds for the whole store round trip of one request
-SOCKET_TIMEOUT = 0.5  # seconds, connecting to and reading from Redis
 STORE_BACKOFF = 5.0  # seconds the store is left alone after a failure
 
 
@@ -95,17 +93,13 @@ class Decision:
         ]
 
 
-def _storage(settings: Settings) -> tuple[Storage, ConnectionPool | None]:
-    """The counters' store, and the Redis connection pool behind it (closed at shutdown)."""
+def _storage(settings: Settings, redis: Redis | None) -> tuple[Storage, Redis | None]:
+    """The counters' store, and the Redis client made for it alone (closed at shutdown):
+    none when the application's client is given, whose connection pool `limits` shares."""
     if not settings.redis_url:
         return MemoryStorage(), None
-    pool = ConnectionPool.from_url(
-        settings.redis_url,
-        socket_connect_timeout=SOCKET_TIMEOUT,
-        socket_timeout=SOCKET_TIMEOUT,
-        retry=Retry(NoBackoff(), 0),  # fail fast; the next request tries again
-    )
-    options: dict[str, Any] = {"connection_pool": pool}
+    client = redis if redis is not None else redis_client(settings.redis_url)
+    options: dict[str, Any] = {"connection_pool": client.connection_pool}
     storage = RedisStorage(
         f"async+{settings.redis_url}",
         implementation="redispy",
@@ -113,19 +107,19 @@ def _storage(settings: Settings) -> tuple[Storage, ConnectionPool | None]:
         wrap_exceptions=True,
         **options,
     )
-    return storage, pool
+    return storage, (None if client is redis else client)
 
 
 class RateLimiter:
     """Fixed-window counters in a `limits` storage, failing open when the store fails."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, redis: Redis | None = None) -> None:
         self.limits: dict[str, list[RateLimitItem]] = {
             "anon": parse_many(settings.rate_limit_anon),
             "user": parse_many(settings.rate_limit_user),
             "auth": parse_many(settings.rate_limit_auth),
         }
-        self.storage, self._pool = _storage(settings)
+        self.storage, self._own_redis = _storage(settings, redis)
         # The in-process store answers without waiting for anything: no timeout to arm.
         self._timeout = None if isinstance(self.storage, MemoryStorage) else STORE_TIMEOUT
         self._skip_until = 0.0
@@ -164,8 +158,8 @@ class RateLimiter:
         return item, count, reset
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.aclose()
+        if self._own_redis is not None:
+            await self._own_redis.aclose()
 
 
 def _decide(counted: Sequence[tuple[RateLimitItem, int, int]]) -> Decision:
@@ -264,7 +258,7 @@ def install_rate_limiting(app: FastAPI, settings: Settings, identify: Identify) 
     """Limit the app's requests as `settings` say; nothing when `RATE_LIMIT_ENABLED` is false."""
     if not settings.rate_limit_enabled:
         return
-    limiter = RateLimiter(settings)
+    limiter = RateLimiter(settings, app.state.redis)
     app.state.rate_limiter = limiter
     app.add_middleware(
         RateLimitMiddleware, limiter=limiter, identify=identify, api_prefix=settings.api_prefix
