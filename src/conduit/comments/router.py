@@ -27,7 +27,7 @@ CommentId = Annotated[int, Path(alias="id", ge=1, le=MAX_ID, description="Commen
 _SAME_ARTICLE = "$request.path.slug"
 
 
-def get_comment_service(session: SessionDep) -> CommentService:
+async def get_comment_service(session: SessionDep) -> CommentService:
     return CommentService(session)
 
 

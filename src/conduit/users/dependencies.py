@@ -11,7 +11,7 @@ from conduit.core.db import SessionDep
 from conduit.users.service import UserService
 
 
-def get_user_service(
+async def get_user_service(
     request: Request, session: SessionDep, auth: AuthServiceDep, mail: EmailFlowsDep
 ) -> UserService:
     state = request.app.state
