@@ -11,13 +11,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware
 
 from conduit import __version__
 from conduit.api import mount_api
 from conduit.auth.identity import IdentityResolver
 from conduit.core.cache import create_cache
 from conduit.core.clientip import ClientIP
+from conduit.core.compression import CompressionMiddleware
 from conduit.core.config import Environment, Settings, get_settings
 from conduit.core.db import Database
 from conduit.core.docs import install_docs
@@ -115,7 +115,9 @@ def install_middleware(app: FastAPI, settings: Settings, identity: IdentityResol
     idempotency, rate limits, GZip, the body limit, CORS, the request context."""
     install_idempotency(app, settings, identity.verified_user_id)
     install_rate_limiting(app, settings, identity.user_id)
-    app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes)
+    app.add_middleware(
+        CompressionMiddleware, minimum_size=settings.gzip_min_bytes, level=settings.gzip_level
+    )
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
