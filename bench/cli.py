@@ -211,3 +211,54 @@ def profile_command(
         seed=False,
     )
     typer.echo(f"profile: {profile(options, scenario, seconds, connections)}")
+
+
+@app.command("asgi")
+def asgi_command(
+    database_url: DatabaseOpt = DEFAULT_PG,
+    requests: Annotated[int, typer.Option(min=1, help="Requests per round.")] = 3000,
+    warmup: Annotated[int, typer.Option(min=0, help="Requests before the rounds.")] = 300,
+    repeat: Annotated[int, typer.Option(min=1, help="Rounds; the best one counts.")] = 5,
+    access_log: Annotated[str, typer.Option(help="The access log: on, off or both.")] = "both",
+    rate_limit: Annotated[bool, typer.Option(help="Rate limits (never refusing).")] = True,
+    only: Annotated[
+        list[str] | None, typer.Option(help="Only these probes (repeatable), e.g. tags.")
+    ] = None,
+    log_file: Annotated[str, typer.Option(help="Where the log lines go.")] = "/dev/null",
+    profile: Annotated[
+        str | None, typer.Option(help="cProfile this one probe instead (e.g. tags).")
+    ] = None,
+) -> None:
+    """CPU µs per request through the ASGI app in-process (no sockets): the fixed cost of
+    the middleware stack and the plumbing, beside a bare FastAPI route."""
+    from bench import asgi
+
+    logs = {"on": (True,), "off": (False,), "both": (False, True)}
+    if access_log not in logs:
+        raise typer.BadParameter("--access-log takes on, off or both")
+    keys = {probe.key for probe in asgi.PROBES}
+    for key in [*(only or ()), *([profile] if profile else [])]:
+        if key not in keys:
+            raise typer.BadParameter(f"unknown probe {key!r}; one of {', '.join(sorted(keys))}")
+    if profile:
+        text = asgi.profile(
+            database_url,
+            profile,
+            access_log=logs[access_log][-1],
+            rate_limit=rate_limit,
+            requests=requests,
+            log_file=log_file,
+        )
+        typer.echo(text)
+        return
+    results = asgi.measure_all(
+        database_url,
+        access_logs=logs[access_log],
+        rate_limit=rate_limit,
+        requests=requests,
+        warmup=warmup,
+        repeat=repeat,
+        only=tuple(only or ()),
+        log_file=log_file,
+    )
+    typer.echo(asgi.render(results))

@@ -9,7 +9,12 @@ a session instance; this walks the syntax tree of every module under src/ instea
 from __future__ import annotations
 
 import ast
+import inspect
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+from fastapi.routing import APIRoute
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "conduit"
@@ -87,3 +92,42 @@ def test_only_the_session_dependency_and_alembic_commit() -> None:
         "Alembic env commit; services and repositories flush() and let it commit:\n  "
         + "\n  ".join(offenders)
     )
+
+
+# --- dependencies run on the event loop ---------------------------------------------------
+
+# FastAPI runs a plain `def` dependency in a worker thread: a hand-off to the thread pool and
+# back on every request that uses it (in the profile of a cached read it cost more than all
+# the rest of the request). Dependencies here only build objects or read the request, so
+# they are `async def` (class dependencies with a sync `__init__`, such as FastAPI's
+# `OAuth2PasswordRequestForm`, are the exception: a form parser on one rare route).
+# Still `def`, in modules being changed on other branches; to be made `async def` there.
+SYNC_DEPENDENCIES_PENDING = {
+    "conduit.articles.dependencies.get_article_service",
+    "conduit.auth.dependencies.get_auth_service",
+    "conduit.auth.dependencies.get_email_flows",
+    "conduit.auth.dependencies.get_reset_requests",
+}
+
+
+def _dependency_calls(dependant: Any) -> Iterator[Any]:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _dependency_calls(sub)
+
+
+def test_no_route_hands_a_dependency_to_the_thread_pool() -> None:
+    from conduit.api import DOMAIN_ROUTERS
+    from conduit.ops.router import router as ops_router
+
+    routes = [r for router in (*DOMAIN_ROUTERS, ops_router) for r in router.routes]
+    assert len(routes) > 30
+    sync: set[str] = set()
+    for route in routes:
+        assert isinstance(route, APIRoute)
+        for call in _dependency_calls(route.dependant):
+            if inspect.isfunction(call) and not (
+                inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)
+            ):
+                sync.add(f"{call.__module__}.{call.__qualname__}")
+    assert sync <= SYNC_DEPENDENCIES_PENDING, sorted(sync - SYNC_DEPENDENCIES_PENDING)

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from bench.asgi import PROBES, measure_all, render
 from bench.data import DataSet
 from bench.profile import analyse
 from bench.report import growth, render_markdown
@@ -238,3 +239,23 @@ def test_report_shows_each_target_with_pass_or_miss(tmp_path: Path) -> None:
     assert lines["GET /api/articles?tag=: throughput"].endswith("| not measured | - |")
     assert "3.00x (10.0 → 30.0 ms) | **miss** |" in text
     assert "![x-throughput](x-throughput.png)" in text
+
+
+def test_the_asgi_probe_drives_each_request_through_the_app(tmp_path: Path) -> None:
+    """`python -m bench asgi`: every probe answers 200 in-process (figures not checked)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bench.db'}"
+    seed(url, SCALES["tiny"], show_progress=False)
+    results = measure_all(
+        url,
+        access_logs=(True,),
+        rate_limit=True,
+        requests=3,
+        warmup=1,
+        repeat=2,
+        log_file=str(tmp_path / "access.log"),
+    )
+    assert [r.probe.key for r in results] == [probe.key for probe in PROBES]
+    assert all(len(r.rounds) == 2 and r.cpu_us == min(r.rounds) for r in results)
+    table = render(results)
+    assert "| GET /api/tags (cached) | on |" in table
+    assert "| bare FastAPI route (tags body) | - |" in table

@@ -11,13 +11,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware
 
 from conduit import __version__
 from conduit.api import mount_api
 from conduit.auth.identity import IdentityResolver
 from conduit.core.cache import create_cache
 from conduit.core.clientip import ClientIP
+from conduit.core.compression import CompressionMiddleware
 from conduit.core.config import Environment, Settings, get_settings
 from conduit.core.db import Database
 from conduit.core.docs import install_docs
@@ -27,7 +27,8 @@ from conduit.core.mail import transport_for
 from conduit.core.middleware import BodyLimitMiddleware, RequestContextMiddleware, security_headers
 from conduit.core.ratelimit import RATE_LIMIT_HEADERS, install_rate_limiting
 from conduit.core.redis import create_redis
-from conduit.core.security import PasswordHasher, TokenCodec
+from conduit.core.security import PasswordHasher
+from conduit.core.token_cache import CachingTokenCodec
 from conduit.idempotency.middleware import install_idempotency
 from conduit.ops.router import router as ops_router
 from conduit.outbox.service import OutboxDeliverer
@@ -96,10 +97,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = Database(settings)
     app.state.redis = create_redis(settings)
-    app.state.cache = create_cache(settings)
+    app.state.cache = create_cache(settings, app.state.redis)  # one Redis pool for all
     app.state.passwords = PasswordHasher(settings)
-    app.state.tokens = TokenCodec(settings)
-    app.state.accounts = AccountProtection(settings)
+    app.state.tokens = CachingTokenCodec(settings)  # decoded once per token, not per use
+    app.state.accounts = AccountProtection(settings, app.state.redis)
     app.state.deliverer = OutboxDeliverer(app.state.db, transport_for(settings), settings)
 
     install_error_handlers(app)
@@ -115,7 +116,9 @@ def install_middleware(app: FastAPI, settings: Settings, identity: IdentityResol
     idempotency, rate limits, GZip, the body limit, CORS, the request context."""
     install_idempotency(app, settings, identity.verified_user_id)
     install_rate_limiting(app, settings, identity.user_id)
-    app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes)
+    app.add_middleware(
+        CompressionMiddleware, minimum_size=settings.gzip_min_bytes, level=settings.gzip_level
+    )
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,

@@ -25,6 +25,16 @@ def test_the_app_uses_redis_when_configured_and_memory_otherwise(app: Any) -> No
     assert type(app.state.cache).__name__ == expected
 
 
+def test_every_user_of_redis_shares_the_apps_connection_pool(database_url: str) -> None:
+    # Nothing listens there: nothing connects before a command is sent.
+    app = create_app(make_settings(database_url, redis_url="redis://127.0.0.1:1/0"))
+    pool = app.state.redis.connection_pool
+    assert app.state.cache.redis is app.state.redis
+    limiters = (app.state.rate_limiter.storage, app.state.accounts._limiter.storage)
+    for storage in limiters:
+        assert storage.bridge.get_connection().connection_pool is pool
+
+
 @pytest.mark.parametrize(
     "url",
     [

@@ -8,7 +8,7 @@ import hashlib
 import httpx
 import pytest
 
-from conduit.core.http_cache import none_match, strong_etag
+from conduit.core.http_cache import _ETags, none_match, strong_etag
 from tests.conftest import auth, create_article
 
 VARY = "Authorization, X-API-Key"
@@ -179,3 +179,13 @@ def test_none_match_by_weak_comparison() -> None:
     assert not none_match(None, etag)
     assert not none_match(etag.strip('"'), etag)  # unquoted: not an entity-tag
     assert not none_match('"x", W/"y"', etag)
+
+
+def test_etags_of_bodies_served_again_are_remembered_within_bounds() -> None:
+    etags = _ETags(max_bytes=10, max_body=6)
+    first, second, large = b"abcdef", b"ghijkl", b"x" * 7
+    assert etags(first) == etags(bytes(first)) == strong_etag(first)
+    assert etags(second) == strong_etag(second)
+    assert etags(large) == strong_etag(large)
+    assert list(etags._tags) == [second]  # 12 bytes > 10: the oldest went; `large` not kept
+    assert etags(first) != etags(second)

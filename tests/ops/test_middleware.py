@@ -14,6 +14,7 @@ import pytest
 
 from conduit.core.clientip import ClientIP
 from conduit.core.logging import formatter as log_formatter
+from conduit.core.middleware import with_response_headers
 from conduit.main import create_app
 from tests.conftest import PASSWORD, auth, create_article, error_body, make_settings
 
@@ -97,6 +98,22 @@ async def test_responses_with_credentials_are_not_stored(client: httpx.AsyncClie
     token = logged_in.json()["user"]["token"]
     current = await client.get("/api/user", headers=auth(token))
     assert current.headers["cache-control"] == "no-store"
+
+
+def test_a_response_keeps_its_own_headers_and_gets_one_request_id() -> None:
+    defaults = [(b"cache-control", b"no-store"), (b"x-frame-options", b"DENY")]
+    sent = [
+        (b"content-type", b"application/json"),
+        (b"Cache-Control", b"no-cache"),
+        (b"x-request-id", b"from-the-app"),
+        (b"X-Request-ID", b"another"),
+    ]
+    assert with_response_headers(sent, b"req-1", defaults) == [
+        (b"content-type", b"application/json"),
+        (b"Cache-Control", b"no-cache"),
+        (b"x-request-id", b"req-1"),
+        (b"x-frame-options", b"DENY"),
+    ]
 
 
 async def test_production_adds_hsts(database_url: str) -> None:

@@ -29,20 +29,18 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.core import metrics
 from conduit.core.config import Settings
 from conduit.core.db import after_commit
+from conduit.core.redis import redis_client
 
 logger = logging.getLogger("conduit.cache")
 
 Produce = Callable[[], Awaitable[bytes]]
 
-REDIS_TIMEOUT = 0.25  # seconds, to connect and per command: a slow cache is no cache
 PAUSE_AFTER_ERROR = 1.0  # seconds during which reads skip a failing store
 WARN_EVERY = 10.0  # seconds between two warnings about a failing store
 
@@ -244,15 +242,13 @@ def _store_errors() -> Iterator[None]:
 class RedisCache(Cache):
     """Shared by every instance. Keys live under `<REDIS_KEY_PREFIX>:cache:`."""
 
-    def __init__(self, url: str, prefix: str, ttl: int) -> None:
+    def __init__(self, url: str, prefix: str, ttl: int, *, client: Redis | None = None) -> None:
+        """On `client` (the application's, whose pool it shares), or on a client of its own
+        for `url`."""
         super().__init__(ttl)
         self.prefix = f"{prefix}:cache:"
-        self.redis = Redis.from_url(
-            url,
-            socket_timeout=REDIS_TIMEOUT,
-            socket_connect_timeout=REDIS_TIMEOUT,
-            retry=Retry(NoBackoff(), 0),  # no retries: a miss is cheaper than waiting
-        )
+        self._owns_client = client is None
+        self.redis = redis_client(url) if client is None else client
 
     def _counter(self, name: str) -> str:
         return f"{self.prefix}gen:{name}"
@@ -290,12 +286,16 @@ class RedisCache(Cache):
             await self.redis.set(self.prefix + key, value, ex=self.ttl)
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        if self._owns_client:
+            await self.redis.aclose()
 
 
-def create_cache(settings: Settings) -> Cache:
+def create_cache(settings: Settings, redis: Redis | None = None) -> Cache:
+    """The cache `settings` ask for; a Redis cache on `redis` when given (shared pool)."""
     if not settings.cache_enabled:
         return NULL_CACHE
     if settings.redis_url:
-        return RedisCache(settings.redis_url, settings.redis_key_prefix, settings.cache_ttl)
+        return RedisCache(
+            settings.redis_url, settings.redis_key_prefix, settings.cache_ttl, client=redis
+        )
     return MemoryCache(settings.cache_ttl)

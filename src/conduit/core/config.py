@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)  # uploads have UPLOAD_MAX_BYTES
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)  # IPs/CIDRs
     gzip_min_bytes: int = Field(default=1024, ge=0)
+    gzip_level: int = Field(default=1, ge=1, le=9)  # zlib's; see README
 
     # Rate limits, in the `limits` library's notation ("30/minute", "5/second;100/hour").
     rate_limit_enabled: bool = True

@@ -8,8 +8,15 @@ the same task, so the object is shared, not copied.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+
+from starlette.datastructures import Headers
+
+# The user id of the caller named by the request's credentials, or None (anonymous): how
+# middleware that must not import a domain (rate limits, idempotency) learns who is calling.
+Identify = Callable[[Headers], Awaitable[int | None]]
 
 
 @dataclass(slots=True)

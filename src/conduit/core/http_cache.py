@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import OrderedDict
 from typing import Annotated, Any
 
 from fastapi import Header, Response
@@ -55,8 +56,32 @@ def json_body(model: BaseModel) -> bytes:
     return model.__pydantic_serializer__.to_json(model, by_alias=True)
 
 
-def strong_etag(body: bytes) -> str:
-    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+class _ETags:
+    """ETags of recent bodies, most recent last. A cached read is served as the same bytes
+    again and again (the same object, from the in-process cache): their hash is then a
+    lookup, as Python keeps a bytes object's `hash()`, instead of a SHA-256 of the body."""
+
+    def __init__(self, max_bytes: int = 4 << 20, max_body: int = 256 << 10) -> None:
+        self.max_bytes = max_bytes
+        self.max_body = max_body
+        self._tags: OrderedDict[bytes, str] = OrderedDict()
+        self._bytes = 0
+
+    def __call__(self, body: bytes) -> str:
+        etag = self._tags.get(body)
+        if etag is not None:
+            self._tags.move_to_end(body)
+            return etag
+        etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+        if len(body) <= self.max_body:
+            self._tags[body] = etag
+            self._bytes += len(body)
+            while self._bytes > self.max_bytes:
+                self._bytes -= len(self._tags.popitem(last=False)[0])
+        return etag
+
+
+strong_etag = _ETags()
 
 
 def none_match(if_none_match: str | None, etag: str) -> bool:

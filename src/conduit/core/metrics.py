@@ -1,10 +1,17 @@
 """Prometheus metrics. Every process records into the default registry; with several
 workers, `PROMETHEUS_MULTIPROC_DIR` (set by `conduit serve --workers N`) makes the values
-shared files that `/metrics` aggregates."""
+shared files that `/metrics` aggregates.
+
+Per request, the children of the request metrics are looked up once per (method, route,
+status) and kept (`observe_request`): `labels()` validates and locks on every call.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
+from starlette.types import Scope
 
 REQUESTS = Counter(
     "conduit_http_requests_total",
@@ -52,3 +59,42 @@ IDEMPOTENCY = Counter(
     "Requests with an Idempotency-Key, by outcome (new, replayed, conflict, mismatch).",
     ["outcome"],
 )
+
+
+# (method, route template, status) -> (REQUESTS child, LATENCY child). Bounded as the label
+# sets are: a handful of methods, the route templates and "unmatched", the status codes.
+_request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    """Count one answered request and its duration."""
+    key = (method, route, status)
+    children = _request_children.get(key)
+    if children is None:
+        children = (REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route))
+        _request_children[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
+
+
+class RouteLabels:
+    """The route label of a request: its template ("/api/articles/{slug}"), never the raw
+    path, so that label sets stay bounded. FastAPI reports the route as declared in its
+    router, without the prefix it is mounted under, so the prefix is taken from the path
+    (`mounts`, longest first)."""
+
+    def __init__(self, mounts: tuple[str, ...] = ()) -> None:
+        ordered = sorted((mount for mount in mounts if mount), key=len, reverse=True)
+        self.mounts = tuple((mount, mount + "/") for mount in ordered)
+
+    def label(self, scope: Scope) -> str:
+        route = scope.get("route")
+        template = getattr(route, "path_format", None) or getattr(route, "path", None)
+        if not template:
+            return "unmatched"
+        template = str(template)
+        path: str = scope["path"]
+        for mount, prefix in self.mounts:
+            if path.startswith(prefix) and not template.startswith(prefix):
+                return mount + template
+        return template

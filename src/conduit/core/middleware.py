@@ -10,21 +10,24 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
-import structlog
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conduit.core import metrics
 from conduit.core.clientip import ClientIP
 from conduit.core.context import RequestContext, reset_context, set_context
 from conduit.core.errors import BodyTooLarge, error_response, log_unhandled, server_error
+from conduit.core.logging import AccessLog
 
-_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+_SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:@/+=-]{1,128}")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# HTTP versions whose request body, if any, is announced by a header (HTTP/2 and 3 frame it).
+_FRAMED_BY_HEADERS = frozenset({"1.0", "1.1"})
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+RawHeaders = list[tuple[bytes, bytes]]
 
 
 def security_headers(production: bool) -> dict[str, str]:
@@ -44,19 +47,21 @@ def security_headers(production: bool) -> dict[str, str]:
     return headers
 
 
-def _route_label(scope: Scope, mounts: tuple[str, ...]) -> str:
-    """The route template ("/api/articles/{slug}"), never the raw path: bounded label sets.
-    FastAPI reports the route as declared in its router, without the prefix it is mounted
-    under, so the prefix is taken from the path (`mounts`, longest first)."""
-    route = scope.get("route")
-    template = getattr(route, "path_format", None) or getattr(route, "path", None)
-    if not template:
-        return "unmatched"
-    path: str = scope["path"]
-    for mount in mounts:
-        if mount and path.startswith(mount + "/") and not template.startswith(mount + "/"):
-            return mount + str(template)
-    return str(template)
+def _raw(headers: Iterable[tuple[str, str]]) -> RawHeaders:
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+
+
+def with_response_headers(
+    headers: Sequence[tuple[bytes, bytes]], request_id: bytes, defaults: RawHeaders
+) -> RawHeaders:
+    """A response's headers plus `X-Request-ID` (replacing any) and each default header the
+    response does not set itself."""
+    present = {name.lower() for name, _ in headers}
+    if b"x-request-id" in present:
+        headers = [(name, value) for name, value in headers if name.lower() != b"x-request-id"]
+    result = [*headers, (b"x-request-id", request_id)]
+    result.extend(header for header in defaults if header[0] not in present)
+    return result
 
 
 class RequestContextMiddleware:
@@ -76,33 +81,37 @@ class RequestContextMiddleware:
     ) -> None:
         self.app = app
         self.client_ip = client_ip
-        self.headers = dict(headers)
-        self.access_log = access_log
+        self.defaults = _raw(headers.items())
+        # Static files may be cached: no `Cache-Control: no-store` on them.
+        self.static_defaults = [h for h in self.defaults if h[0] != b"cache-control"]
+        self.access_log = AccessLog() if access_log else None
         self.static_prefixes = static_prefixes
-        self.mounts = tuple(sorted(mounts, key=len, reverse=True))
-        self.logger = structlog.stdlib.get_logger("conduit.access")
+        self.routes = metrics.RouteLabels(mounts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started_at = time.perf_counter()
-        request_headers = Headers(scope=scope)
-        request_id = request_headers.get("x-request-id", "")
-        if not _SANE_REQUEST_ID.fullmatch(request_id):
+        raw_id = forwarded_for = None
+        for name, value in scope["headers"]:  # one pass; the first of each, as Headers.get
+            if name == b"x-request-id":
+                raw_id = value if raw_id is None else raw_id
+            elif name == b"x-forwarded-for" and forwarded_for is None:
+                forwarded_for = value.decode("latin-1")
+        if raw_id is not None and _SANE_REQUEST_ID.fullmatch(raw_id):
+            request_id = raw_id.decode("ascii")
+        else:
             request_id = uuid.uuid4().hex
+            raw_id = request_id.encode("ascii")
         peer, port = scope.get("client") or ("unknown", 0)
-        client = self.client_ip.resolve(peer, request_headers.get("x-forwarded-for"))
+        client = self.client_ip.resolve(peer, forwarded_for)
         if client != peer:
             scope = {**scope, "client": (client, port)}
         context = RequestContext(request_id=request_id, client_ip=client)
         token = set_context(context)
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
         path: str = scope["path"]
-        defaults = self.headers
-        if path.startswith(self.static_prefixes):
-            defaults = {k: v for k, v in defaults.items() if k != "Cache-Control"}
+        defaults = self.static_defaults if path.startswith(self.static_prefixes) else self.defaults
         status = 500
         response_started = False
 
@@ -111,11 +120,9 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-ID"] = request_id
-                for name, value in defaults.items():
-                    if name not in headers:
-                        headers[name] = value
+                message["headers"] = with_response_headers(
+                    message.get("headers", ()), raw_id, defaults
+                )
             await send(message)
 
         metrics.IN_FLIGHT.inc()
@@ -130,12 +137,11 @@ class RequestContextMiddleware:
             duration = time.perf_counter() - started_at
             method = scope.get("method", "OTHER")
             method = method if method in _METHODS else "OTHER"
-            route = _route_label(scope, self.mounts)
-            metrics.REQUESTS.labels(method, route, str(status)).inc()
-            metrics.LATENCY.labels(method, route).observe(duration)
-            if self.access_log:
-                self.logger.info(
-                    "request",
+            route = self.routes.label(scope)
+            metrics.observe_request(method, route, status, duration)
+            if self.access_log is not None:
+                self.access_log.request(
+                    request_id=request_id,
                     method=method,
                     route=route,
                     path=path,
@@ -144,7 +150,6 @@ class RequestContextMiddleware:
                     user_id=context.user_id,
                     client_ip=client,
                 )
-            structlog.contextvars.clear_contextvars()
             reset_context(token)
 
 
@@ -168,8 +173,18 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        declared = None
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = value if declared is None else declared
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared is None and not chunked and scope.get("http_version") in _FRAMED_BY_HEADERS:
+            # HTTP/1.x without Content-Length or Transfer-Encoding: no body (RFC 9112, 6.3).
+            await self.app(scope, receive, send)
+            return
         limit = self._limit_for(scope)
-        declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._refuse(limit)(scope, receive, send)
             return

@@ -49,7 +49,7 @@ class NumberedPage:
         return (self.number - 1) * self.limit
 
 
-def _numbered_page(
+async def _numbered_page(
     page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number.")] = 1,
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (at most {MAX_LIMIT}).")

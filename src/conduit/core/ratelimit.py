@@ -25,6 +25,7 @@ nor a log line per request.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
 import math
@@ -38,21 +39,17 @@ from fastapi import FastAPI
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.errors import StorageError
-from redis.asyncio import ConnectionPool
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from starlette.datastructures import Headers, MutableHeaders
+from redis.asyncio import Redis
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conduit.core import metrics
 from conduit.core.config import Settings
-from conduit.core.context import current_context
+from conduit.core.context import Identify, current_context
 from conduit.core.errors import error_response
+from conduit.core.redis import redis_client
 
 logger = logging.getLogger("conduit.ratelimit")
-
-# The user id of the caller named by the request's credentials, or None (anonymous).
-Identify = Callable[[Headers], Awaitable[int | None]]
 
 # Paths under the API prefix (and its /v1 mirror) with the strict `auth` limit.
 AUTH_PATHS = (
@@ -69,8 +66,8 @@ EXEMPT_PATHS = frozenset({"/health", "/ready", "/metrics", "/redoc", "/openapi.j
 EXEMPT_PREFIXES = ("/docs",)
 
 RATE_LIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+_RAW_HEADER_NAMES = frozenset(name.lower().encode() for name in RATE_LIMIT_HEADERS)
 STORE_TIMEOUT = 1.0  # seconds for the whole store round trip of one request
-SOCKET_TIMEOUT = 0.5  # seconds, connecting to and reading from Redis
 STORE_BACKOFF = 5.0  # seconds the store is left alone after a failure
 
 
@@ -88,18 +85,21 @@ class Decision:
             "RateLimit-Reset": str(self.reset),
         }
 
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        return [
+            (b"ratelimit-limit", b"%d" % self.limit),
+            (b"ratelimit-remaining", b"%d" % self.remaining),
+            (b"ratelimit-reset", b"%d" % self.reset),
+        ]
 
-def _storage(settings: Settings) -> tuple[Storage, ConnectionPool | None]:
-    """The counters' store, and the Redis connection pool behind it (closed at shutdown)."""
+
+def _storage(settings: Settings, redis: Redis | None) -> tuple[Storage, Redis | None]:
+    """The counters' store, and the Redis client made for it alone (closed at shutdown):
+    none when the application's client is given, whose connection pool `limits` shares."""
     if not settings.redis_url:
         return MemoryStorage(), None
-    pool = ConnectionPool.from_url(
-        settings.redis_url,
-        socket_connect_timeout=SOCKET_TIMEOUT,
-        socket_timeout=SOCKET_TIMEOUT,
-        retry=Retry(NoBackoff(), 0),  # fail fast; the next request tries again
-    )
-    options: dict[str, Any] = {"connection_pool": pool}
+    client = redis if redis is not None else redis_client(settings.redis_url)
+    options: dict[str, Any] = {"connection_pool": client.connection_pool}
     storage = RedisStorage(
         f"async+{settings.redis_url}",
         implementation="redispy",
@@ -107,29 +107,33 @@ def _storage(settings: Settings) -> tuple[Storage, ConnectionPool | None]:
         wrap_exceptions=True,
         **options,
     )
-    return storage, pool
+    return storage, (None if client is redis else client)
 
 
 class RateLimiter:
     """Fixed-window counters in a `limits` storage, failing open when the store fails."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, redis: Redis | None = None) -> None:
         self.limits: dict[str, list[RateLimitItem]] = {
             "anon": parse_many(settings.rate_limit_anon),
             "user": parse_many(settings.rate_limit_user),
             "auth": parse_many(settings.rate_limit_auth),
         }
-        self.storage, self._pool = _storage(settings)
+        self.storage, self._own_redis = _storage(settings, redis)
+        # The in-process store answers without waiting for anything: no timeout to arm.
+        self._timeout = None if isinstance(self.storage, MemoryStorage) else STORE_TIMEOUT
         self._skip_until = 0.0
 
     async def hit(self, bucket: str, identity: str) -> Decision | None:
         """Count one request of `identity` in `bucket`; None when the store is unavailable."""
         if time.monotonic() < self._skip_until:
             return None
-        items = self.limits[bucket]
         try:
-            async with asyncio.timeout(STORE_TIMEOUT):
-                counted = [await self._count(item, bucket, identity) for item in items]
+            if self._timeout is None:
+                counted = await self._count_all(bucket, identity)
+            else:
+                async with asyncio.timeout(self._timeout):
+                    counted = await self._count_all(bucket, identity)
         except (StorageError, TimeoutError) as exc:
             self._skip_until = time.monotonic() + STORE_BACKOFF
             metrics.STORE_ERRORS.labels("ratelimit").inc()
@@ -142,6 +146,9 @@ class RateLimiter:
             return None
         return _decide(counted)
 
+    async def _count_all(self, bucket: str, identity: str) -> list[tuple[RateLimitItem, int, int]]:
+        return [await self._count(item, bucket, identity) for item in self.limits[bucket]]
+
     async def _count(
         self, item: RateLimitItem, bucket: str, identity: str
     ) -> tuple[RateLimitItem, int, int]:
@@ -151,8 +158,8 @@ class RateLimiter:
         return item, count, reset
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.aclose()
+        if self._own_redis is not None:
+            await self._own_redis.aclose()
 
 
 def _decide(counted: Sequence[tuple[RateLimitItem, int, int]]) -> Decision:
@@ -174,6 +181,12 @@ def client_key(scope: Scope) -> str:
     else:
         client = scope.get("client")
         host = client[0] if client else "unknown"
+    return _address_key(host)
+
+
+@functools.lru_cache(maxsize=4096)
+def _address_key(host: str) -> str:
+    """What `client_key` counts for an address (addresses repeat: the answer is kept)."""
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -211,11 +224,15 @@ class RateLimitMiddleware:
             await refusal(scope, receive, send)
             return
 
+        added = decision.raw_headers()
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                response_headers = MutableHeaders(scope=message)
-                for name, value in decision.headers().items():
-                    response_headers[name] = value
+                headers = message.get("headers", ())
+                message["headers"] = [
+                    *(h for h in headers if h[0].lower() not in _RAW_HEADER_NAMES),
+                    *added,
+                ]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -241,7 +258,7 @@ def install_rate_limiting(app: FastAPI, settings: Settings, identify: Identify) 
     """Limit the app's requests as `settings` say; nothing when `RATE_LIMIT_ENABLED` is false."""
     if not settings.rate_limit_enabled:
         return
-    limiter = RateLimiter(settings)
+    limiter = RateLimiter(settings, app.state.redis)
     app.state.rate_limiter = limiter
     app.add_middleware(
         RateLimitMiddleware, limiter=limiter, identify=identify, api_prefix=settings.api_prefix

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
 from starlette.datastructures import Headers
@@ -25,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conduit.core import metrics
 from conduit.core.config import Settings
+from conduit.core.context import Identify
 from conduit.core.errors import error_response
 from conduit.idempotency.service import (
     CONFLICT,
@@ -35,8 +35,6 @@ from conduit.idempotency.service import (
 )
 
 logger = logging.getLogger("conduit.idempotency")
-
-Identify = Callable[[Headers], Awaitable[int | None]]
 
 HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 255

@@ -11,7 +11,7 @@ from conduit.uploads.service import UploadService
 from conduit.uploads.storage import LocalImageStorage
 
 
-def get_upload_service(request: Request) -> UploadService:
+async def get_upload_service(request: Request) -> UploadService:
     settings: Settings = request.app.state.settings
     return UploadService(
         LocalImageStorage(settings.upload_dir),

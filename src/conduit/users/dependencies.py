@@ -15,7 +15,7 @@ from conduit.users.service import UserService
 _SCHEMES = frozenset({"token", "bearer"})
 
 
-def get_user_service(
+async def get_user_service(
     request: Request, session: SessionDep, auth: AuthServiceDep, mail: EmailFlowsDep
 ) -> UserService:
     state = request.app.state

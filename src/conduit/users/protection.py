@@ -19,14 +19,17 @@ import logging
 import math
 import time
 from pathlib import Path
+from typing import Any
 
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
+from redis.asyncio import Redis
 
 from conduit.core.config import Settings
 from conduit.core.errors import InvalidInput, TooManyRequests
+from conduit.core.redis import redis_client
 
 logger = logging.getLogger("conduit.accounts")
 
@@ -57,7 +60,9 @@ class ThrottleMemoryStorage(MemoryStorage):
 
 
 class AccountProtection:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, redis: Redis | None = None) -> None:
+        """The failure counts in Redis when `REDIS_URL` is set: on `redis`'s connection pool
+        (the application's, shared) when given, on a client of their own otherwise."""
         self.min_length = settings.password_min_length
         self._common = _load_common(settings.common_passwords_file)
         self._limit = RateLimitItemPerSecond(
@@ -65,11 +70,14 @@ class AccountProtection:
         )
         storage: Storage = ThrottleMemoryStorage()
         if settings.redis_url:
+            client = redis if redis is not None else redis_client(settings.redis_url)
+            options: dict[str, Any] = {"connection_pool": client.connection_pool}
             storage = RedisStorage(
-                settings.redis_url.replace("redis://", "async+redis://", 1),
+                f"async+{settings.redis_url}",
                 implementation="redispy",
                 key_prefix=f"{settings.redis_key_prefix}:limits",
                 wrap_exceptions=True,
+                **options,
             )
         self._limiter = MovingWindowRateLimiter(storage)
 
