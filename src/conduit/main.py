@@ -27,8 +27,7 @@ from conduit.core.mail import transport_for
 from conduit.core.middleware import BodyLimitMiddleware, RequestContextMiddleware, security_headers
 from conduit.core.ratelimit import RATE_LIMIT_HEADERS, install_rate_limiting
 from conduit.core.redis import create_redis
-from conduit.core.security import PasswordHasher
-from conduit.core.token_cache import CachingTokenCodec
+from conduit.core.security import PasswordHasher, TokenCodec
 from conduit.idempotency.middleware import install_idempotency
 from conduit.ops.router import router as ops_router
 from conduit.outbox.service import OutboxDeliverer
@@ -99,7 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.redis = create_redis(settings)
     app.state.cache = create_cache(settings, app.state.redis)  # one Redis pool for all
     app.state.passwords = PasswordHasher(settings)
-    app.state.tokens = CachingTokenCodec(settings)  # decoded once per token, not per use
+    app.state.tokens = TokenCodec(settings)  # remembers the tokens it verified
     app.state.accounts = AccountProtection(settings, app.state.redis)
     app.state.deliverer = OutboxDeliverer(app.state.db, transport_for(settings), settings)
 
