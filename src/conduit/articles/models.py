@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import IntEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from conduit.core.db import Base, UTCDateTime, utcnow
@@ -17,7 +17,15 @@ class Article(Base):
     __table_args__ = (
         # Newest first, for the global list and (with author_id) the author filter and feed.
         Index("ix_articles_created_at_id", "created_at", "id"),
-        Index("ix_articles_author_id_created_at", "author_id", "created_at"),
+        # Live articles only: the feed reads each followed author's newest page from it.
+        Index(
+            "ix_articles_author_id_created_at_id",
+            "author_id",
+            "created_at",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

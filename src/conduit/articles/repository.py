@@ -36,6 +36,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    true,
     type_coerce,
     update,
 )
@@ -139,20 +140,35 @@ def _view(dialect: str, *, signed_in: bool, with_body: bool) -> AnySelect:
     )
 
 
+def _page_limit() -> ColumnElement[int]:
+    return bindparam("page_limit", type_=Integer)
+
+
+def _page_offset() -> ColumnElement[int]:
+    return bindparam("page_offset", type_=BigInteger)  # past 2**31 is valid input
+
+
 @cache
 def _page_statement(
     dialect: str, signed_in: bool, tag: bool, author: bool, favorited_by: bool, feed: bool
 ) -> AnySelect:
     """One page of a list: the filters used are bound parameters of the same name."""
     stmt = _view(dialect, signed_in=signed_in, with_body=False)
+    # Newest first. A tag's or a fan's page walks that tag's (that user's favorites') rows
+    # in the index on (tag_id | user_id, article_created_at, article_id) and stops after the
+    # page, instead of collecting every article of a popular tag to sort them. The filter
+    # tables are aliased so that the view's own subqueries (the tag names, favoritesCount)
+    # are never correlated with them.
+    order: tuple[Any, Any] = (_articles.c.created_at, _articles.c.id)
     if tag:
-        stmt = stmt.where(
-            _articles.c.id.in_(
-                select(_article_tags.c.article_id)
-                .join(_tags, _tags.c.id == _article_tags.c.tag_id)
-                .where(_tags.c.name == bindparam("tag", type_=String))
-            )
+        tagged = _article_tags.alias("tagged")
+        stmt = stmt.join(tagged, tagged.c.article_id == _articles.c.id).where(
+            tagged.c.tag_id
+            == select(_tags.c.id)
+            .where(_tags.c.name == bindparam("tag", type_=String))
+            .scalar_subquery()
         )
+        order = (tagged.c.article_created_at, tagged.c.article_id)
     if author:
         # The author's id first (an InitPlan): then the (author_id, created_at) index gives
         # the newest of their articles directly, instead of all of them to sort.
@@ -164,14 +180,32 @@ def _page_statement(
         )
     if favorited_by:
         fan = _users.alias("fan")
-        stmt = stmt.where(
-            _articles.c.id.in_(
-                select(_favorites.c.article_id)
-                .join(fan, fan.c.id == _favorites.c.user_id)
-                .where(fan.c.username == bindparam("favorited_by", type_=String))
-            )
+        liked = _favorites.alias("liked")
+        stmt = stmt.join(liked, liked.c.article_id == _articles.c.id).where(
+            liked.c.user_id
+            == select(fan.c.id)
+            .where(fan.c.username == bindparam("favorited_by", type_=String))
+            .scalar_subquery()
         )
-    if feed:
+        if not tag:
+            order = (liked.c.article_created_at, liked.c.article_id)
+    if feed and dialect == "postgresql":
+        # The newest page of each followed author (LATERAL, from the (author_id,
+        # created_at) index), then the newest of those: followees x page rows at most,
+        # where filtering every article of prolific followees grows with their output.
+        followed = _follows.alias("followed")
+        mine = _articles.alias("mine")
+        newest = (
+            select(mine.c.id)
+            .where(mine.c.author_id == followed.c.followee_id, mine.c.deleted_at.is_(None))
+            .order_by(mine.c.created_at.desc(), mine.c.id.desc())
+            .limit(_page_limit() + _page_offset())
+            .lateral("newest")
+        )
+        stmt = stmt.join(followed.join(newest, true()), newest.c.id == _articles.c.id).where(
+            followed.c.follower_id == bindparam("feed_of", type_=Integer)
+        )
+    elif feed:  # SQLite has no LATERAL
         stmt = stmt.where(
             _articles.c.author_id.in_(
                 select(_follows.c.followee_id).where(
@@ -180,10 +214,7 @@ def _page_statement(
             )
         )
     return (
-        stmt.order_by(_articles.c.created_at.desc(), _articles.c.id.desc())
-        .limit(bindparam("page_limit", type_=Integer))
-        # BIGINT: an offset past 2**31 is valid input, not an overflow.
-        .offset(bindparam("page_offset", type_=BigInteger))
+        stmt.order_by(order[0].desc(), order[1].desc()).limit(_page_limit()).offset(_page_offset())
     )
 
 
