@@ -127,9 +127,11 @@ class Settings(BaseSettings):
     # Hashing runs on a few threads of its own per process, at a lower CPU priority (a higher
     # nice value, Linux only; 0 leaves it alone) so that the event loop wins the core. Beyond
     # `argon2_threads` hashes in progress, up to `argon2_queue` wait; more answer 503 with
-    # Retry-After, so that a burst of logins cannot build an unbounded wait.
+    # Retry-After, so that a burst of logins cannot build an unbounded wait. 128 waiting at
+    # ~45 ms each is ~6 s: a burst of sign-ups (50 at once, tests/test_concurrency.py) queues
+    # rather than failing, and a client's usual 30 s timeout is never reached.
     argon2_threads: int = Field(default=1, ge=1, le=64)
-    argon2_queue: int = Field(default=32, ge=0)
+    argon2_queue: int = Field(default=128, ge=0)
     argon2_nice: int = Field(default=10, ge=0, le=19)
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
