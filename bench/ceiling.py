@@ -33,7 +33,7 @@ TAGS_SQL = """
 SELECT t.name FROM tags t JOIN article_tags x ON x.tag_id = t.id
 GROUP BY t.id, t.name ORDER BY count(*) DESC, t.name
 """
-POOL_SIZE = 10  # Conduit's default DB_POOL_SIZE
+POOL_SIZE = 10  # the ceiling's own pool, fixed so that runs stay comparable
 
 Fetch = Callable[[str], Awaitable[list[dict[str, Any]]]]
 

@@ -1,11 +1,19 @@
-"""Every domain router, mounted under the API prefix (and again under `/api/v1`)."""
+"""Every domain router, mounted under the API prefix (and again under `/api/v1`).
+
+The routes are added to the application's own router, each with its full path, instead of
+through `include_router`. FastAPI (0.16x) keeps an included router as a lazy branch that is
+matched level by level, and twice per request (once to find the branch, once more to pick
+the route inside it). With two mounts of seven domain routers that was about a quarter of
+the CPU of a cached read. A flat list of routes is matched once, one regex per route.
+"""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
-from fastapi.routing import APIRoute
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, APIRouter
 
 from conduit.admin.router import router as admin_router
 from conduit.articles.router import router as articles_router
@@ -17,9 +25,10 @@ from conduit.core.errors import AllowedMethods
 from conduit.uploads.router import router as uploads_router
 from conduit.users.router import router as users_router
 
+# The hot reads first: routes are tried in this order (no two domains' paths overlap).
 DOMAIN_ROUTERS = (
-    users_router,
     articles_router,
+    users_router,
     comments_router,
     auth_router,
     keys_router,
@@ -32,28 +41,47 @@ DOMAIN_ROUTERS = (
 # alternatives (FastAPI appends `openapi_extra` lists to the security it derives).
 OPTIONAL_SECURITY: dict[str, Any] = {"security": [{}]}
 
+# What `add_api_route` takes besides the path and the endpoint: every one of them is an
+# attribute of the route it came from, by the same name.
+_ROUTE_SETTINGS = tuple(
+    name
+    for name in inspect.signature(APIRouter.add_api_route).parameters
+    if name not in {"self", "path", "endpoint", "route_class_override"}
+)
 
-def build_router() -> APIRouter:
-    router = APIRouter()
+
+def api_routes() -> list[APIRoute]:
+    """Every domain's routes, in matching order, with their paths below the API prefix."""
+    routes: list[APIRoute] = []
     for domain_router in DOMAIN_ROUTERS:
         for route in domain_router.routes:
-            if isinstance(route, APIRoute) and auth_is_optional(route.dependant):
+            if not isinstance(route, APIRoute):
+                raise TypeError(f"only API routes are mounted, not {route!r}")
+            if auth_is_optional(route.dependant):
                 route.openapi_extra = {**(route.openapi_extra or {}), **OPTIONAL_SECURITY}
-        router.include_router(domain_router)
-    return router
+            routes.append(route)
+    return routes
+
+
+def _add(app: FastAPI, prefix: str, route: APIRoute, *, in_schema: bool) -> None:
+    settings = {name: getattr(route, name) for name in _ROUTE_SETTINGS}
+    settings["include_in_schema"] = route.include_in_schema and in_schema
+    app.router.add_api_route(
+        prefix + route.path, route.endpoint, route_class_override=type(route), **settings
+    )
 
 
 def mount_api(app: FastAPI, prefix: str) -> None:
-    router = build_router()
+    routes = api_routes()
     prefixes = (prefix, f"{prefix}/v1")
-    app.include_router(router, prefix=prefixes[0])
-    # A pinned version for clients, left out of the OpenAPI document.
-    app.include_router(router, prefix=prefixes[1], include_in_schema=False)
+    for route in routes:
+        _add(app, prefixes[0], route, in_schema=True)
+    for route in routes:
+        # A pinned version for clients, left out of the OpenAPI document.
+        _add(app, prefixes[1], route, in_schema=False)
     # What a 405 lists in its Allow header.
     allowed = AllowedMethods()
-    for domain_router in DOMAIN_ROUTERS:
-        for route in domain_router.routes:
-            if isinstance(route, APIRoute):
-                for mount in prefixes:
-                    allowed.add(mount + route.path, route.methods or ())
+    for route in routes:
+        for mount in prefixes:
+            allowed.add(mount + route.path, route.methods or ())
     app.state.allowed_methods = allowed

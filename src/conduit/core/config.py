@@ -52,9 +52,13 @@ class Settings(BaseSettings):
     refresh_token_ttl: int = Field(default=30 * 24 * 3600, gt=0)
     jwt_algorithm: str = "HS256"
 
-    # Connection pool (PostgreSQL); SQLite uses the driver's defaults.
-    db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=10, ge=0)
+    # Connection pool (PostgreSQL, per worker process); SQLite uses the driver's defaults.
+    # No overflow by default: under steady load above the pool's size, overflow connections
+    # are opened and closed again on every request (a PostgreSQL backend each time). A
+    # request waits for a pooled connection instead, up to `db_pool_timeout` (then 503).
+    db_pool_size: int = Field(default=20, ge=1)
+    db_max_overflow: int = Field(default=0, ge=0)
+    db_pool_timeout: float = Field(default=10.0, gt=0)
     db_echo: bool = False
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
 

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, Row, Select, event
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,7 +25,7 @@ from sqlalchemy.types import TypeDecorator
 
 from conduit.core import metrics
 from conduit.core.config import Settings
-from conduit.core.errors import DomainError
+from conduit.core.errors import DomainError, ServiceUnavailable
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -109,6 +110,7 @@ def create_engine(settings: Settings, *, migrating: bool = False) -> AsyncEngine
         hide_parameters=True,  # never log bound values: tokens, hashes, mail bodies
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
         pool_recycle=1800,
         connect_args={"server_settings": {"jit": "off"}},
     )
@@ -170,6 +172,18 @@ def _count_pool_connections(engine: AsyncEngine) -> None:
     event.listen(pool, "checkin", lambda *_: metrics.DB_POOL_CHECKED_OUT.dec())
 
 
+async def _commit(session: AsyncSession) -> None:
+    # Objects added but not yet flushed have not begun a transaction: commit flushes them.
+    if session.in_transaction() or session.new or session.deleted:
+        await session.commit()
+
+
+async def _rollback(session: AsyncSession) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+    if session.in_transaction():
+        await session.rollback()
+
+
 class Database:
     """The engine and the session factories of one application instance."""
 
@@ -192,25 +206,33 @@ class Database:
 
     @asynccontextmanager
     async def session(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
-        """One unit of work: committed when the block succeeds, rolled back otherwise."""
+        """One unit of work: committed when the block succeeds, rolled back otherwise.
+
+        A session that never ran a statement (a read answered from the cache) holds no
+        connection and no transaction: it is neither committed nor closed, which would cost
+        a greenlet switch each for nothing."""
         maker = self._writer if write else self._reader
-        async with maker() as session:
-            try:
-                yield session
-                await session.commit()
-            except DomainError as exc:
-                if exc.keep_changes:
-                    await session.commit()
-                    await _run_after_commit(session)
-                else:
-                    session.info.pop(_AFTER_COMMIT, None)
-                    await session.rollback()
-                raise
-            except BaseException:
-                session.info.pop(_AFTER_COMMIT, None)
-                await session.rollback()
-                raise
-            await _run_after_commit(session)
+        session = maker()
+        try:
+            yield session
+            await _commit(session)
+        except DomainError as exc:
+            if exc.keep_changes:
+                await _commit(session)
+                await _run_after_commit(session)
+            else:
+                await _rollback(session)
+            raise
+        except PoolTimeout as exc:
+            await _rollback(session)
+            raise ServiceUnavailable("database", "is busy, try again shortly", 1) from exc
+        except BaseException:
+            await _rollback(session)
+            raise
+        finally:
+            if session.in_transaction():  # a commit or a rollback that failed
+                await session.close()
+        await _run_after_commit(session)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
