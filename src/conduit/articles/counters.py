@@ -31,7 +31,7 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, select, text
+from sqlalchemy import Integer, String, bindparam, delete, func, insert, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.articles.models import Article, ArticleCount, ArticleTag, CountKind, Favorite, Tag
@@ -44,30 +44,61 @@ from conduit.users.models import Follow, User
 SLOTS = {CountKind.ALL: 16, CountKind.AUTHOR: 1, CountKind.TAG: 8, CountKind.FAVORITED: 1}
 
 Delta = tuple[CountKind, int, int]  # kind, subject_id, change
+# The kinds of count a list can be answered from, named as ArticleFilter's fields.
+COUNTED = ("all", "tag", "author", "favorited_by", "feed_of")
 
 
-def _user_id(username: str) -> Any:
-    return select(User.id).where(User.username == username).scalar_subquery()
+def _count_of(kind: CountKind, subject: Any) -> Any:
+    return select(func.coalesce(func.sum(ArticleCount.n), 0)).where(
+        ArticleCount.kind == kind, subject
+    )
 
 
-def _key(where: ArticleFilter) -> tuple[CountKind, Any] | None:
-    """The kind and the subject condition of the count that answers `where`, if one does
-    (one filter at most; combinations are counted from the rows)."""
-    filters = (where.tag, where.author, where.favorited_by, where.feed_of)
-    if sum(f is not None for f in filters) > 1:
-        return None
+def _user_id(param: str) -> Any:
+    return select(User.id).where(User.username == bindparam(param, type_=String)).scalar_subquery()
+
+
+def _tag_id(param: str) -> Any:
+    return select(Tag.id).where(Tag.name == bindparam(param, type_=String)).scalar_subquery()
+
+
+def count_statement(name: str, param: str = "subject") -> Any:
+    """The statement of one kind of count ("all", "tag", "author", "favorited_by",
+    "feed_of"); the filter's value is the bound parameter `param`."""
     subject = ArticleCount.subject_id
-    if where.tag is not None:
-        tag_id = select(Tag.id).where(Tag.name == where.tag).scalar_subquery()
-        return CountKind.TAG, subject == tag_id
-    if where.author is not None:
-        return CountKind.AUTHOR, subject == _user_id(where.author)
-    if where.favorited_by is not None:
-        return CountKind.FAVORITED, subject == _user_id(where.favorited_by)
-    if where.feed_of is not None:
-        followed = select(Follow.followee_id).where(Follow.follower_id == where.feed_of)
-        return CountKind.AUTHOR, subject.in_(followed)
-    return CountKind.ALL, subject == 0
+    if name == "all":
+        return _count_of(CountKind.ALL, subject == 0)
+    if name == "tag":
+        return _count_of(CountKind.TAG, subject == _tag_id(param))
+    if name == "author":
+        return _count_of(CountKind.AUTHOR, subject == _user_id(param))
+    if name == "favorited_by":
+        return _count_of(CountKind.FAVORITED, subject == _user_id(param))
+    if name == "feed_of":
+        followed = select(Follow.followee_id).where(
+            Follow.follower_id == bindparam(param, type_=Integer)
+        )
+        return _count_of(CountKind.AUTHOR, subject.in_(followed))
+    raise ValueError(f"no count of {name!r}")
+
+
+# Built once: building a statement per request cost more than running it.
+_COUNTS = {name: count_statement(name) for name in COUNTED}
+
+
+def count_key(where: ArticleFilter) -> tuple[str, Any] | None:
+    """Which count answers `where` and its subject, if one does (one filter at most;
+    combinations are counted from the rows)."""
+    filters = {
+        "tag": where.tag,
+        "author": where.author,
+        "favorited_by": where.favorited_by,
+        "feed_of": where.feed_of,
+    }
+    given = [(name, value) for name, value in filters.items() if value is not None]
+    if len(given) > 1:
+        return None
+    return given[0] if given else ("all", None)
 
 
 class ArticleCounters:
@@ -76,14 +107,12 @@ class ArticleCounters:
 
     async def count(self, where: ArticleFilter) -> int | None:
         """How many live articles `where` matches, or None when no maintained count says."""
-        key = _key(where)
+        key = count_key(where)
         if key is None:
             return None
-        kind, subject = key
-        stmt = select(func.coalesce(func.sum(ArticleCount.n), 0)).where(
-            ArticleCount.kind == kind, subject
-        )
-        return int((await self.session.execute(stmt)).scalar_one())
+        name, subject = key
+        params = {} if subject is None else {"subject": subject}
+        return int((await self.session.execute(_COUNTS[name], params)).scalar_one())
 
     async def popular_tags(self) -> list[str]:
         """The tags of live articles, most used first (then by name): from the TAG counts,

@@ -17,7 +17,8 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any, Literal, cast
+from typing import Any, Literal
+from typing import cast as typing_cast
 
 from sqlalchemy import (
     BigInteger,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     TypeDecorator,
     aggregate_order_by,
     bindparam,
+    cast,
     delete,
     exists,
     false,
@@ -45,7 +47,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from conduit.articles.counters import ArticleCounters
+from conduit.articles.counters import ArticleCounters, count_statement
 from conduit.articles.models import Article, ArticleTag, CountKind, Favorite, Tag
 from conduit.articles.schemas import ArticleFilter
 from conduit.core.db import AnyRow, AnySelect
@@ -148,12 +150,24 @@ def _page_offset() -> ColumnElement[int]:
     return bindparam("page_offset", type_=BigInteger)  # past 2**31 is valid input
 
 
+TOTAL = 12  # the column of a page's row that holds the count, when it has one
+
+
 @cache
 def _page_statement(
     dialect: str, signed_in: bool, tag: bool, author: bool, favorited_by: bool, feed: bool
 ) -> AnySelect:
-    """One page of a list: the filters used are bound parameters of the same name."""
+    """One page of a list: the filters used are bound parameters of the same name.
+
+    With one filter at most, the maintained count of what it matches is the last column
+    (TOTAL) of every row: one statement for the page and its `articlesCount`."""
     stmt = _view(dialect, signed_in=signed_in, with_body=False)
+    filters = {"tag": tag, "author": author, "favorited_by": favorited_by, "feed_of": feed}
+    used = [name for name, on in filters.items() if on]
+    if len(used) <= 1:
+        name = used[0] if used else "all"
+        total = count_statement(name, param=name).scalar_subquery()
+        stmt = stmt.add_columns(cast(total, BigInteger).label("total"))  # sum() is numeric
     # Newest first. A tag's or a fan's page walks that tag's (that user's favorites') rows
     # in the index on (tag_id | user_id, article_created_at, article_id) and stops after the
     # page, instead of collecting every article of a popular tag to sort them. The filter
@@ -269,8 +283,9 @@ class ArticleRepository:
 
     async def list_page(
         self, where: ArticleFilter, viewer_id: int | None, *, limit: int, offset: int
-    ) -> Sequence[AnyRow]:
-        """A page of article views (see `_view` for the columns), newest first."""
+    ) -> tuple[Sequence[AnyRow], int | None]:
+        """A page of article views (see `_view` for the columns), newest first, and the
+        number of articles `where` matches when the page's rows tell it (see TOTAL)."""
         stmt = _page_statement(
             self._dialect(),
             viewer_id is not None,
@@ -288,7 +303,9 @@ class ArticleRepository:
             "page_limit": limit,
             "page_offset": offset,
         }
-        return (await self.session.execute(stmt, params)).all()
+        rows = (await self.session.execute(stmt, params)).all()
+        total = rows[0][TOTAL] if rows and len(rows[0]) > TOTAL else None
+        return rows, total
 
     async def count(self, where: ArticleFilter) -> int:
         counted = await self.counters.count(where)
@@ -453,4 +470,4 @@ def _created_at(article_id: int) -> Any:
 
 
 def _changed_rows(result: Any) -> int:
-    return int(cast("CursorResult[Any]", result).rowcount)
+    return int(typing_cast("CursorResult[Any]", result).rowcount)

@@ -138,10 +138,15 @@ class ArticleService:
 
     async def list_articles(self, where: ArticleFilter, viewer_id: int | None, page: Page) -> bytes:
         """The JSON of `MultipleArticlesResponse`."""
-        rows = await self.articles.list_page(where, viewer_id, limit=page.limit, offset=page.offset)
-        # The total is only worth a query when this page does not already tell it.
+        rows, counted = await self.articles.list_page(
+            where, viewer_id, limit=page.limit, offset=page.offset
+        )
+        # The total is only worth a query when neither the page's rows nor their number
+        # tell it (filters combined on a full page, or a page past the end).
         if rows and len(rows) < page.limit:
             total = page.offset + len(rows)
+        elif counted is not None:
+            total = counted
         elif not rows and page.offset == 0:
             total = 0
         else:
