@@ -151,6 +151,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         # REDIS_URL comes from the environment; a prefix of its own keeps each test's
         # counters apart from other tests and from earlier runs.
         "redis_key_prefix": f"test-{uuid.uuid4().hex}",
+        # The suite starts thousands of applications in one process: freezing each one's
+        # objects would keep them all (tests/core/test_gc_freeze.py turns it on).
+        "gc_freeze": False,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
