@@ -203,22 +203,32 @@ def _page_statement(
         )
         if not tag:
             order = (liked.c.article_created_at, liked.c.article_id)
-    if feed and dialect == "postgresql":
+    paged_inside = feed and dialect == "postgresql"
+    if paged_inside:
         # The newest page of each followed author (LATERAL, from the (author_id,
-        # created_at) index), then the newest of those: followees x page rows at most,
-        # where filtering every article of prolific followees grows with their output.
+        # created_at, id) index), then the newest of those, from the index's keys alone:
+        # only the page's own articles are then read, where joining every candidate first
+        # read followees x page rows of the table (423 heap fetches for 29 followees).
         followed = _follows.alias("followed")
         mine = _articles.alias("mine")
         newest = (
-            select(mine.c.id)
+            select(mine.c.id, mine.c.created_at)
             .where(mine.c.author_id == followed.c.followee_id, mine.c.deleted_at.is_(None))
             .order_by(mine.c.created_at.desc(), mine.c.id.desc())
             .limit(_page_limit() + _page_offset())
             .lateral("newest")
         )
-        stmt = stmt.join(followed.join(newest, true()), newest.c.id == _articles.c.id).where(
-            followed.c.follower_id == bindparam("feed_of", type_=Integer)
+        page = (
+            select(newest.c.id, newest.c.created_at)
+            .select_from(followed.join(newest, true()))
+            .where(followed.c.follower_id == bindparam("feed_of", type_=Integer))
+            .order_by(newest.c.created_at.desc(), newest.c.id.desc())
+            .limit(_page_limit())
+            .offset(_page_offset())
+            .subquery("page")
         )
+        stmt = stmt.join(page, page.c.id == _articles.c.id)
+        order = (page.c.created_at, page.c.id)
     elif feed:  # SQLite has no LATERAL
         stmt = stmt.where(
             _articles.c.author_id.in_(
@@ -227,9 +237,10 @@ def _page_statement(
                 )
             )
         )
-    return (
-        stmt.order_by(order[0].desc(), order[1].desc()).limit(_page_limit()).offset(_page_offset())
-    )
+    stmt = stmt.order_by(order[0].desc(), order[1].desc())
+    if paged_inside:
+        return stmt  # limited and offset inside
+    return stmt.limit(_page_limit()).offset(_page_offset())
 
 
 @cache
