@@ -127,3 +127,17 @@ async def test_an_untouched_session_costs_no_commit_but_pending_objects_are_comm
         async with database.session() as cleanup:
             await cleanup.execute(delete(Tag).where(Tag.name == "pending-only"))
         await database.dispose()
+
+
+async def test_connections_use_the_configured_plan_cache_mode(postgres: Settings) -> None:
+    """Prepared statements get generic plans by default (DB_PLAN_CACHE_MODE), no planning
+    per execution; the setting reaches every connection of the pool."""
+    for mode in ("force_generic_plan", "auto"):
+        database = Database(postgres.model_copy(update={"db_plan_cache_mode": mode}))
+        try:
+            async with database.session(write=False) as session:
+                shown = (await session.execute(text("SHOW plan_cache_mode"))).scalar_one()
+            assert shown == mode
+        finally:
+            await database.dispose()
+    assert Settings(_env_file=None).db_plan_cache_mode == "force_generic_plan"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from limits import parse_many
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=0, ge=0)
     db_pool_timeout: float = Field(default=10.0, gt=0)
+    # PostgreSQL's plan_cache_mode for this application's connections. Its statements are
+    # prepared once per connection (asyncpg), and their plans do not depend on the values
+    # (index walks bounded by a page): a generic plan spares the planner on every execution,
+    # ~0.5 ms of database CPU per list page, where "auto" kept re-planning them.
+    db_plan_cache_mode: Literal["auto", "force_generic_plan", "force_custom_plan"] = (
+        "force_generic_plan"
+    )
     db_echo: bool = False
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
 

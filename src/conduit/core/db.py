@@ -112,7 +112,9 @@ def create_engine(settings: Settings, *, migrating: bool = False) -> AsyncEngine
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
         pool_recycle=1800,
-        connect_args={"server_settings": {"jit": "off"}},
+        connect_args={
+            "server_settings": {"jit": "off", "plan_cache_mode": settings.db_plan_cache_mode}
+        },
     )
 
 
