@@ -64,12 +64,13 @@ def _ratio_text(run: dict[str, Any], runs: dict[str, Any]) -> str:
 
 
 def growth(results_dir: Path, backend: str) -> tuple[float | None, str]:
-    """large / small p50 of the signed-in list, when both scales' results are there: a full
-    run's, or else the growth run's that `python -m bench all` makes."""
+    """large / small p50 of the signed-in list, when both scales' results are there: the
+    growth runs' that `python -m bench all` makes in the same sweep, or else a full run's
+    (which may be older: an example committed from another machine or commit)."""
     label = latency_label("articles")
     p50 = {}
     for scale in ("small", "large"):
-        for name in (f"{scale}-{backend}.json", f"{scale}-{backend}{GROWTH_SUFFIX}.json"):
+        for name in (f"{scale}-{backend}{GROWTH_SUFFIX}.json", f"{scale}-{backend}.json"):
             path = results_dir / name
             run = json.loads(path.read_text())["runs"].get(label) if path.exists() else None
             if run is not None:

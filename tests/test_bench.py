@@ -229,6 +229,11 @@ def test_report_shows_each_target_with_pass_or_miss(tmp_path: Path) -> None:
         small_or_large = _results(scale, [{**runs[-1], "p50_ms": p50}])
         (tmp_path / f"{scale}-postgresql.json").write_text(json.dumps(small_or_large))
     assert growth(tmp_path, "postgresql")[0] == 3.0
+    # `bench all`'s growth runs are of the same sweep: they win over an older full run.
+    newer = _results("small", [{**runs[-1], "p50_ms": 15.0}])
+    (tmp_path / "small-postgresql-growth.json").write_text(json.dumps(newer))
+    assert growth(tmp_path, "postgresql")[0] == 2.0
+    (tmp_path / "small-postgresql-growth.json").unlink()
 
     text = render_markdown(_results("medium", runs), tmp_path, [tmp_path / "x-throughput.png"])
     lines = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines()}
