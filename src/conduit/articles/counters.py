@@ -86,19 +86,26 @@ def count_statement(name: str, param: str = "subject") -> Any:
 _COUNTS = {name: count_statement(name) for name in COUNTED}
 
 
+def count_answering(filters: Iterable[str]) -> str | None:
+    """The count ("all" or the filter's name) that answers a list filtered by the named
+    filters, if one does: one filter at most; combinations are counted from the rows."""
+    used = list(filters)
+    if len(used) > 1:
+        return None
+    return used[0] if used else "all"
+
+
 def count_key(where: ArticleFilter) -> tuple[str, Any] | None:
-    """Which count answers `where` and its subject, if one does (one filter at most;
-    combinations are counted from the rows)."""
+    """Which count answers `where`, and the value of its filter."""
     filters = {
         "tag": where.tag,
         "author": where.author,
         "favorited_by": where.favorited_by,
         "feed_of": where.feed_of,
     }
-    given = [(name, value) for name, value in filters.items() if value is not None]
-    if len(given) > 1:
-        return None
-    return given[0] if given else ("all", None)
+    given = {name: value for name, value in filters.items() if value is not None}
+    name = count_answering(given)
+    return None if name is None else (name, given.get(name))
 
 
 class ArticleCounters:

@@ -47,7 +47,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from conduit.articles.counters import ArticleCounters, count_statement
+from conduit.articles.counters import ArticleCounters, count_answering, count_statement
 from conduit.articles.models import Article, ArticleTag, CountKind, Favorite, Tag
 from conduit.articles.schemas import ArticleFilter
 from conduit.core.db import AnyRow, AnySelect
@@ -163,10 +163,9 @@ def _page_statement(
     (TOTAL) of every row: one statement for the page and its `articlesCount`."""
     stmt = _view(dialect, signed_in=signed_in, with_body=False)
     filters = {"tag": tag, "author": author, "favorited_by": favorited_by, "feed_of": feed}
-    used = [name for name, on in filters.items() if on]
-    if len(used) <= 1:
-        name = used[0] if used else "all"
-        total = count_statement(name, param=name).scalar_subquery()
+    counted = count_answering(name for name, on in filters.items() if on)
+    if counted is not None:
+        total = count_statement(counted, param=counted).scalar_subquery()
         stmt = stmt.add_columns(cast(total, BigInteger).label("total"))  # sum() is numeric
     # Newest first. A tag's or a fan's page walks that tag's (that user's favorites') rows
     # in the index on (tag_id | user_id, article_created_at, article_id) and stops after the
