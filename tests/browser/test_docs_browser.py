@@ -149,7 +149,12 @@ def execute_get_current_user(page: sync_api.Page) -> sync_api.Request:
         has=page.locator('.opblock-summary-path[data-path="/api/user"]')
     )
     sync_api.expect(operation).to_have_count(1)
-    if not operation.locator(".opblock-body").is_visible():
+    # After a reload on its deep link (#/.../GetCurrentUser) Swagger UI expands the block
+    # itself, a moment later on a loaded machine: clicking the summary before that would
+    # collapse it again. Give it that moment, then open it if it is still closed.
+    try:
+        operation.locator(".opblock-body").wait_for(state="visible", timeout=3000)
+    except sync_api.TimeoutError:
         operation.locator(".opblock-summary").click()
     try_it = operation.locator("button.try-out__btn")
     if "cancel" not in (try_it.get_attribute("class") or ""):
