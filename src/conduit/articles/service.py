@@ -21,8 +21,9 @@ from conduit.articles.schemas import (
     ArticleUpdate,
     TagsResponse,
 )
+from conduit.articles.statements import ArticleRow
 from conduit.core.cache import NULL_CACHE, Cache
-from conduit.core.db import AnyRow, utcnow
+from conduit.core.db import utcnow
 from conduit.core.errors import Conflict, Forbidden, NotFound
 from conduit.core.http_cache import json_body
 from conduit.core.pagination import Page
@@ -54,7 +55,7 @@ def _with_suffix(base: str) -> str:
     return f"{base}-{secrets.token_hex(4)}"
 
 
-def _article(row: AnyRow, stamp: Callable[[datetime], Any]) -> dict[str, Any]:
+def _article(row: ArticleRow, stamp: Callable[[datetime], Any]) -> dict[str, Any]:
     """An article view row (columns as `ArticleRepository` documents them) as the fields of
     `ArticleListItem`, camelCase, in its order; `stamp` renders the timestamps."""
     (
@@ -88,7 +89,7 @@ def _same(value: datetime) -> datetime:
     return value
 
 
-def _read(row: AnyRow) -> ArticleRead:
+def _read(row: ArticleRow) -> ArticleRead:
     return ArticleRead.model_validate({**_article(row, _same), "body": row[12]})
 
 

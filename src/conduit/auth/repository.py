@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conduit.auth.models import ApiKey, AuthSession, EmailToken, RefreshToken
 from conduit.auth.schemas import SignedInUser
 from conduit.core.db import UTCDateTime
+from conduit.core.reads import HotRead
 from conduit.users.models import User
 
 _users = User.__table__
@@ -26,7 +27,7 @@ _SIGNED_IN_COLUMNS = (
     _users.c.role,
     _users.c.email_verified,
 )
-_LIVE_USER = (
+_LIVE_USER = HotRead(
     select(*_SIGNED_IN_COLUMNS)
     .select_from(_sessions.join(_users, _users.c.id == _sessions.c.user_id))
     .where(
@@ -58,7 +59,7 @@ class AuthRepository:
     async def live_user(self, user_id: int, session_id: str, now: datetime) -> SignedInUser | None:
         """The active user of a session that is neither revoked nor expired."""
         params = {"session_id": session_id, "user_id": user_id, "now": now}
-        row = (await self.session.execute(_LIVE_USER, params)).first()
+        row = await _LIVE_USER.first(self.session, params)
         return None if row is None else SignedInUser(*row)
 
     async def refresh_token(self, token_hash: str) -> tuple[RefreshToken, AuthSession, bool] | None:

@@ -26,6 +26,7 @@ from sqlalchemy.types import TypeDecorator
 from conduit.core import metrics
 from conduit.core.config import Settings
 from conduit.core.errors import DomainError, ServiceUnavailable
+from conduit.core.reads import DIRECT_READS
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -192,6 +193,7 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.engine = create_engine(settings)
         _count_pool_connections(self.engine)
+        reader_info: dict[str, Any] = {}
         if settings.is_sqlite:
             # Readers: BEGIN DEFERRED, one snapshot for the request. Writers take the write
             # lock up front.
@@ -203,7 +205,9 @@ class Database:
             # statement is its own snapshot, as it already was under READ COMMITTED.
             reader_bind = self.engine.execution_options(isolation_level="AUTOCOMMIT")
             writer_bind = self.engine
-        self._reader = async_sessionmaker(reader_bind, expire_on_commit=False)
+            # With no transaction to stay inside, hot reads may run on the driver directly.
+            reader_info[DIRECT_READS] = True
+        self._reader = async_sessionmaker(reader_bind, expire_on_commit=False, info=reader_info)
         self._writer = async_sessionmaker(writer_bind, expire_on_commit=False)
 
     @asynccontextmanager

@@ -1,0 +1,154 @@
+"""Hot reads (core/reads.py): on PostgreSQL a reader's session runs them on the asyncpg
+connection directly. What they return must be what `session.execute` returns, types
+processed both ways; a writer's session keeps them inside its transaction; statement
+listeners still see them; and a connection lost under one is not pooled again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Integer, String, TypeDecorator, bindparam, cast, event, select, text
+from sqlalchemy.engine import Dialect
+
+from conduit.articles.models import Tag
+from conduit.articles.statements import article_read, page_read
+from conduit.core.config import Settings
+from conduit.core.db import Database
+from conduit.core.reads import HotRead
+
+
+class Bracketed(TypeDecorator[str]):
+    """A type whose bind and result processing both show in the value."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else value.upper()
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else f"[{value}]"
+
+
+_ECHO = HotRead(
+    select(
+        cast(bindparam("word", type_=Bracketed), Bracketed).label("word"),
+        (bindparam("number", type_=Integer) + 1).label("next"),
+    )
+)
+
+
+@pytest.fixture
+def postgres(settings: Settings) -> Settings:
+    if settings.is_sqlite:
+        pytest.skip("PostgreSQL only (DATABASE_URL)")
+    return settings
+
+
+async def test_a_hot_read_returns_what_the_session_returns(settings: Settings) -> None:
+    database = Database(settings)
+    params = {"word": "abc", "number": 41}
+    try:
+        async with database.session(write=False) as session:
+            direct = await _ECHO.all(session, params)
+            through = [tuple(row) for row in (await session.execute(_ECHO.statement, params))]
+        assert direct == through == [("[ABC]", 42)]
+        # The article statements too, signed in and not, on whatever the database holds.
+        for read, read_params in (
+            (page_read(database.engine.dialect.name, True, False, False, False, False), {}),
+            (page_read(database.engine.dialect.name, False, True, False, False, False), {}),
+            (article_read(database.engine.dialect.name, True, "slug"), {"slug": "x"}),
+        ):
+            values = {"viewer_id": 1, "tag": "t", "page_limit": 5, "page_offset": 0}
+            values.update(read_params)
+            async with database.session(write=False) as session:
+                direct = await read.all(session, values)
+                through = [tuple(r) for r in (await session.execute(read.statement, values))]
+            assert direct == through
+        async with database.session(write=False) as session:
+            assert await _ECHO.first(session, params) == ("[ABC]", 42)
+    finally:
+        await database.dispose()
+
+
+async def test_readers_go_to_the_driver_and_writers_stay_in_their_transaction(
+    postgres: Settings,
+) -> None:
+    database = Database(postgres)
+    by_name = HotRead(select(Tag.__table__.c.name).where(Tag.__table__.c.name == bindparam("n")))
+    try:
+        async with database.session(write=False) as session:
+
+            async def refused(*_args: Any, **_kwargs: Any) -> Any:
+                raise AssertionError("a reader's hot read went through session.execute")
+
+            session.execute = refused  # type: ignore[method-assign]
+            assert await by_name.all(session, {"n": "no-such-tag-name"}) == []
+        async with database.session(write=True) as session:
+            session.add(Tag(name="hot-read-uncommitted"))
+            await session.flush()
+            # Only this transaction sees the row: the read must run inside it.
+            assert await by_name.all(session, {"n": "hot-read-uncommitted"}) == [
+                ("hot-read-uncommitted",)
+            ]
+            await session.rollback()
+    finally:
+        await database.dispose()
+
+
+async def test_statement_listeners_see_hot_reads(settings: Settings) -> None:
+    database = Database(settings)
+    seen: list[str] = []
+
+    def listener(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", listener)
+    try:
+        async with database.session(write=False) as session:
+            await _ECHO.all(session, {"word": "a", "number": 1})
+        assert [s for s in seen if s.lstrip().upper().startswith("SELECT")] != []
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", listener)
+        await database.dispose()
+
+
+async def test_a_connection_lost_under_a_hot_read_is_not_pooled_again(
+    postgres: Settings,
+) -> None:
+    database = Database(postgres.model_copy(update={"db_pool_size": 1}))
+    pid_read = HotRead(select(text("pg_backend_pid()")))
+    try:
+        async with database.session(write=False) as session:
+            first_pid = (await pid_read.all(session, {}))[0][0]
+        other = Database(postgres)
+        async with other.session(write=False) as session:
+            await session.execute(text(f"SELECT pg_terminate_backend({int(first_pid)})"))
+        await other.dispose()
+        with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the driver raises
+            async with database.session(write=False) as session:
+                await pid_read.first(session, {})
+        # The next request gets a new connection, not the dead one back from the pool.
+        async with database.session(write=False) as session:
+            second_pid = (await pid_read.all(session, {}))[0][0]
+        assert second_pid != first_pid
+    finally:
+        await database.dispose()
+
+
+async def test_a_statement_whose_sql_depends_on_its_values_is_refused(
+    postgres: Settings,
+) -> None:
+    database = Database(postgres)
+    expanding = HotRead(
+        select(Tag.__table__.c.id).where(
+            Tag.__table__.c.name.in_(bindparam("names", expanding=True))
+        )
+    )
+    try:
+        async with database.session(write=False) as session:
+            with pytest.raises(TypeError, match="expand"):
+                await expanding.all(session, {"names": ["a", "b"]})
+    finally:
+        await database.dispose()
