@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute, APIRouter
 
 from conduit.admin.router import router as admin_router
 from conduit.articles.router import router as articles_router
-from conduit.auth.dependencies import auth_is_optional
+from conduit.auth.dependencies import SECURITY, auth_is_optional, security_schemes, uses_principal
 from conduit.auth.router import keys_router
 from conduit.auth.router import router as auth_router
 from conduit.comments.router import router as comments_router
@@ -38,8 +38,8 @@ DOMAIN_ROUTERS = (
 
 
 # OpenAPI's way of saying "credentials are optional": the empty requirement among the
-# alternatives (FastAPI appends `openapi_extra` lists to the security it derives).
-OPTIONAL_SECURITY: dict[str, Any] = {"security": [{}]}
+# alternatives.
+OPTIONAL: dict[str, list[str]] = {}
 
 # What `add_api_route` takes besides the path and the endpoint: every one of them is an
 # attribute of the route it came from, by the same name.
@@ -57,8 +57,12 @@ def api_routes() -> list[APIRoute]:
         for route in domain_router.routes:
             if not isinstance(route, APIRoute):
                 raise TypeError(f"only API routes are mounted, not {route!r}")
-            if auth_is_optional(route.dependant):
-                route.openapi_extra = {**(route.openapi_extra or {}), **OPTIONAL_SECURITY}
+            if uses_principal(route.dependant):
+                # FastAPI derives an operation's security from scheme dependencies; the
+                # principal reads the headers itself (auth/dependencies.py), so it is
+                # documented here.
+                security = [*SECURITY, OPTIONAL] if auth_is_optional(route.dependant) else SECURITY
+                route.openapi_extra = {**(route.openapi_extra or {}), "security": security}
             routes.append(route)
     return routes
 
@@ -71,7 +75,22 @@ def _add(app: FastAPI, prefix: str, route: APIRoute, *, in_schema: bool) -> None
     )
 
 
+def _document_security_schemes(app: FastAPI) -> None:
+    """Add the credentials' schemes to the document's components, where FastAPI would
+    have put them had the routes depended on the schemes."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = security_schemes()
+        return app.openapi_schema  # type: ignore[return-value]  # built just above
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented hook
+
+
 def mount_api(app: FastAPI, prefix: str) -> None:
+    _document_security_schemes(app)
     routes = api_routes()
     prefixes = (prefix, f"{prefix}/v1")
     for route in routes:
