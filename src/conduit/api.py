@@ -22,6 +22,7 @@ from conduit.auth.router import keys_router
 from conduit.auth.router import router as auth_router
 from conduit.comments.router import router as comments_router
 from conduit.core.errors import AllowedMethods
+from conduit.core.params import documented_parameters
 from conduit.uploads.router import router as uploads_router
 from conduit.users.router import router as users_router
 
@@ -63,6 +64,9 @@ def api_routes() -> list[APIRoute]:
                 # documented here.
                 security = [*SECURITY, OPTIONAL] if auth_is_optional(route.dependant) else SECURITY
                 route.openapi_extra = {**(route.openapi_extra or {}), "security": security}
+            if parameters := documented_parameters(route.dependant):
+                # Read by a dependency in one step (core/params.py), documented here.
+                route.openapi_extra = {**(route.openapi_extra or {}), "parameters": parameters}
             routes.append(route)
     return routes
 

@@ -1,4 +1,4 @@
-"""How routes get an `ArticleService`."""
+"""How routes get an `ArticleService`, and the article list's query string."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from conduit.articles.schemas import ArticleFilter, ArticleListQuery
 from conduit.articles.service import ArticleService
 from conduit.core.db import SessionDep
+from conduit.core.pagination import Page
+from conduit.core.params import QueryParameters
 
 
 async def get_article_service(request: Request, session: SessionDep) -> ArticleService:
@@ -15,3 +18,9 @@ async def get_article_service(request: Request, session: SessionDep) -> ArticleS
 
 
 ArticleServiceDep = Annotated[ArticleService, Depends(get_article_service)]
+
+# The list's filters and page, read in one step (core/params.py).
+ListingDep = Annotated[
+    tuple[ArticleFilter, Page],
+    Depends(QueryParameters(ArticleListQuery, ArticleListQuery.listing)),
+]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Response, status
 from starlette.convertors import StringConvertor, register_url_convertor
 
-from conduit.articles.dependencies import ArticleServiceDep
+from conduit.articles.dependencies import ArticleServiceDep, ListingDep
 from conduit.articles.schemas import (
     ArticleFilter,
     MultipleArticlesResponse,
@@ -23,7 +23,7 @@ from conduit.core.http_cache import IfNoneMatch, conditional_json, conditional_r
 from conduit.core.openapi import error_responses, link, success
 from conduit.core.pagination import PageDep
 from conduit.core.permissions import Scope
-from conduit.core.schemas import SLUG_MAX, TAG_MAX, USERNAME_MAX, CleanStr
+from conduit.core.schemas import SLUG_MAX, CleanStr
 
 router = APIRouter()
 
@@ -90,18 +90,10 @@ _FIRST_LISTED = {
 async def list_articles(
     articles: ArticleServiceDep,
     principal: OptionalPrincipal,
-    page: PageDep,
-    tag: Annotated[CleanStr | None, Query(max_length=TAG_MAX, description="Tag name.")] = None,
-    author: Annotated[
-        CleanStr | None, Query(max_length=USERNAME_MAX, description="Author's username.")
-    ] = None,
-    favorited: Annotated[
-        CleanStr | None,
-        Query(max_length=USERNAME_MAX, description="Username of a user who favorited them."),
-    ] = None,
+    listing: ListingDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    where = ArticleFilter(tag=tag, author=author, favorited_by=favorited)
+    where, page = listing
     body = await articles.list_json(where, viewer_id(principal), page)
     return conditional_json(body, if_none_match, shared=principal is None)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from conduit.core.pagination import Page, PageQuery
 from conduit.core.schemas import (
     BODY_MAX,
     DESCRIPTION_MAX,
@@ -14,7 +15,9 @@ from conduit.core.schemas import (
     TAG_MAX,
     TAGS_PER_ARTICLE_MAX,
     TITLE_MAX,
+    USERNAME_MAX,
     CamelModel,
+    CleanStr,
     Timestamp,
     clean_text,
     not_blank,
@@ -31,6 +34,24 @@ class ArticleFilter:
     author: str | None = None
     favorited_by: str | None = None
     feed_of: int | None = None  # user id whose followed authors make the feed
+
+
+class _ListFilters(BaseModel):
+    tag: CleanStr | None = Field(None, max_length=TAG_MAX, description="Tag name.")
+    author: CleanStr | None = Field(None, max_length=USERNAME_MAX, description="Author's username.")
+    favorited: CleanStr | None = Field(
+        None, max_length=USERNAME_MAX, description="Username of a user who favorited them."
+    )
+
+
+class ArticleListQuery(PageQuery, _ListFilters):
+    """`GET /articles`' query string: the filters, then the page (the fields' order)."""
+
+    def where(self) -> ArticleFilter:
+        return ArticleFilter(tag=self.tag, author=self.author, favorited_by=self.favorited)
+
+    def listing(self) -> tuple[ArticleFilter, Page]:
+        return self.where(), self.to_page()
 
 
 def _unique_sorted(tags: list[str]) -> list[str]:

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query
+from pydantic import BaseModel, Field
+
+from conduit.core.params import QueryParameters
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -19,22 +22,28 @@ class Page:
     offset: int
 
 
-async def _page(
-    limit: Annotated[
-        int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (at most {MAX_LIMIT}).")
-    ] = DEFAULT_LIMIT,
-    offset: Annotated[int | None, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")] = None,
-    page: Annotated[
-        int | None,
-        Query(ge=1, le=MAX_PAGE, description="1-based page number; used when `offset` is absent."),
-    ] = None,
-) -> Page:
-    if offset is None:
-        offset = (page - 1) * limit if page is not None else 0
-    return Page(limit=limit, offset=offset)
+class PageQuery(BaseModel):
+    """`limit`, `offset` and `page` as the query string gives them."""
+
+    limit: int = Field(
+        DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"Items per page (at most {MAX_LIMIT})."
+    )
+    offset: int | None = Field(None, ge=0, le=MAX_OFFSET, description="Items to skip.")
+    page: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_PAGE,
+        description="1-based page number; used when `offset` is absent.",
+    )
+
+    def to_page(self) -> Page:
+        offset = self.offset
+        if offset is None:
+            offset = (self.page - 1) * self.limit if self.page is not None else 0
+        return Page(limit=self.limit, offset=offset)
 
 
-PageDep = Annotated[Page, Depends(_page)]
+PageDep = Annotated[Page, Depends(QueryParameters(PageQuery, PageQuery.to_page))]
 
 
 @dataclass(frozen=True, slots=True)
