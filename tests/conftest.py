@@ -154,6 +154,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         # The suite starts thousands of applications in one process: freezing each one's
         # objects would keep them all (tests/core/test_gc_freeze.py turns it on).
         "gc_freeze": False,
+        "gc_threshold": 0,  # the interpreter's own, as the suite has always run
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

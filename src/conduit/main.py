@@ -68,6 +68,13 @@ def _freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def _set_gc_threshold(threshold: int) -> None:
+    """Collect the young generation after `threshold` net container allocations instead of
+    Python's 700 (GC_THRESHOLD; see Settings): the older generations keep their ratios."""
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(threshold, middle, oldest)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
@@ -77,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stop = asyncio.Event()
         if settings.gc_freeze:
             _freeze_startup_objects()
+        if settings.gc_threshold:
+            _set_gc_threshold(settings.gc_threshold)
         worker: asyncio.Task[None] | None = None
         if settings.mail_embedded_worker:
             worker = asyncio.create_task(app.state.deliverer.run_forever(stop=stop))

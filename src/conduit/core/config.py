@@ -130,6 +130,13 @@ class Settings(BaseSettings):
     # Freeze what is alive after start-up out of the garbage collector's reach (gc.freeze):
     # full collections then take ~1.5 ms instead of ~120 ms (see conduit.main).
     gc_freeze: bool = True
+    # The collector's first-generation threshold (allocations less deallocations of
+    # container objects between two young collections). Python's 700 is reached many times
+    # a second by the transient objects of requests in flight, and each collection walks
+    # (and promotes) what those requests hold: measured at 64 connections on the signed-in
+    # list, ~8 % of the worker's CPU. At 10,000 the collector still runs, a few times a
+    # minute (see conduit.main). 0 leaves the interpreter's own threshold.
+    gc_threshold: int = Field(default=10_000, ge=0)
 
     # Argon2id parameters: OWASP's password storage cheat sheet's first configuration
     # (19 MiB, 2 passes, 1 lane), about 40 ms of one core per hash on the 2-core development
