@@ -8,7 +8,7 @@ user) answer 401 `token: is invalid`, on every route.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -22,6 +22,7 @@ from conduit.auth.schemas import SignedInUser
 from conduit.auth.service import AuthService
 from conduit.core.db import SessionDep
 from conduit.core.errors import Forbidden, Unauthorized
+from conduit.core.params import dependency_calls
 from conduit.core.permissions import Actor, Permission, Role, Scope
 
 _SCHEMES = frozenset({"token", "bearer"})
@@ -133,22 +134,16 @@ CurrentPrincipal = Annotated[Principal, Depends(_required_principal)]
 OptionalPrincipal = Annotated[Principal | None, Depends(_optional_principal)]
 
 
-def _calls(dependant: Dependant) -> Iterator[Any]:
-    for dependency in dependant.dependencies:
-        yield dependency.call
-        yield from _calls(dependency)
-
-
 def auth_is_optional(dependant: Dependant) -> bool:
     """Whether a route reads the caller when there is one and answers anonymous callers
     too (its OpenAPI `security` then also lists `{}`)."""
-    calls = set(_calls(dependant))
+    calls = set(dependency_calls(dependant))
     return _optional_principal in calls and _required_principal not in calls
 
 
 def uses_principal(dependant: Dependant) -> bool:
     """Whether a route reads the caller (required or optional)."""
-    return _optional_principal in set(_calls(dependant))
+    return _optional_principal in set(dependency_calls(dependant))
 
 
 # What the document shows for a route that reads the caller: any one of the schemes, in

@@ -67,16 +67,17 @@ class QueryParameters(Generic[M, T]):
         return documented
 
 
-def _calls(dependant: Dependant) -> Iterator[Any]:
+def dependency_calls(dependant: Dependant) -> Iterator[Any]:
+    """Every callable a route depends on, through its whole dependency tree."""
     for dependency in dependant.dependencies:
         yield dependency.call
-        yield from _calls(dependency)
+        yield from dependency_calls(dependency)
 
 
 def documented_parameters(dependant: Dependant) -> list[dict[str, Any]]:
     """The parameter objects of every `QueryParameters` a route depends on."""
     documented: list[dict[str, Any]] = []
-    for call in _calls(dependant):
+    for call in dependency_calls(dependant):
         if isinstance(call, QueryParameters):
             documented.extend(p for p in call.parameters() if p not in documented)
     return documented
