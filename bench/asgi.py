@@ -56,11 +56,15 @@ class Probe:
 
 PROBES = (
     Probe("bare", "bare FastAPI route (tags body)", "/ceiling/tags", bare=True),
+    Probe("ceiling", "the ceiling app's article list (1 query)", "/ceiling/articles", bare=True),
     Probe("tags", "GET /api/tags (cached)", "/api/tags"),
     Probe("tags_user", "GET /api/tags (cached, signed in)", "/api/tags", signed_in=True),
     Probe("health", "GET /health", "/health"),
     Probe("user", "GET /api/user (signed in, 1 user query)", "/api/user", signed_in=True),
     Probe("articles", "GET /api/articles (signed in, 2 queries)", "/api/articles", signed_in=True),
+    Probe(
+        "article", "GET /api/articles/{slug} (signed in)", "/api/articles/{slug}", signed_in=True
+    ),
 )
 
 
@@ -183,12 +187,20 @@ async def _run_app(
     probes: Sequence[Probe],
     measure: Callable[[ASGIApp, dict[str, Any], Probe], Awaitable[None]],
     email: str | None,
+    slug: str = "",
 ) -> None:
     async with app.router.lifespan_context(app):
         token = await _login(app, email) if email and any(p.signed_in for p in probes) else ""
         for probe in probes:
             headers = [(b"authorization", f"Token {token}".encode())] if probe.signed_in else []
-            await measure(app, scope_for(probe.path, headers), probe)
+            path = probe.path.format(slug=slug)
+            await measure(app, scope_for(path, headers), probe)
+
+
+def _sample(database_url: str) -> tuple[str, str]:
+    """A user to sign in as and an article to read."""
+    values = sample_values(database_url)
+    return values["email"][0], values["slug"][0]
 
 
 def measure_all(
@@ -203,7 +215,7 @@ def measure_all(
     log_file: str = os.devnull,
 ) -> list[Result]:
     probes = [p for p in PROBES if not only or p.key in only]
-    email = sample_values(database_url)["email"][0] if any(p.signed_in for p in probes) else None
+    email, slug = _sample(database_url) if any(p.signed_in for p in probes) else (None, "")
     results: list[Result] = []
 
     def timed(access_log: bool) -> Callable[[ASGIApp, dict[str, Any], Probe], Awaitable[None]]:
@@ -222,7 +234,7 @@ def measure_all(
             settings = bench_settings(database_url, access_log=access_log, rate_limit=rate_limit)
             conduit = [p for p in probes if not p.bare]
             if conduit:
-                asyncio.run(_run_app(create_app(settings), conduit, timed(access_log), email))
+                asyncio.run(_run_app(create_app(settings), conduit, timed(access_log), email, slug))
     return results
 
 
@@ -238,7 +250,7 @@ def profile(
 ) -> str:
     """cProfile of `requests` requests of one probe: the top functions by own time."""
     probe = next(p for p in PROBES if p.key == key)
-    email = sample_values(database_url)["email"][0] if probe.signed_in else None
+    email, slug = _sample(database_url) if probe.signed_in else (None, "")
     profiler = cProfile.Profile()
 
     async def measure(app: ASGIApp, scope: dict[str, Any], _: Probe) -> None:
@@ -253,7 +265,7 @@ def profile(
         else:
             settings = bench_settings(database_url, access_log=access_log, rate_limit=rate_limit)
             app = create_app(settings)
-        asyncio.run(_run_app(app, [probe], measure, email))
+        asyncio.run(_run_app(app, [probe], measure, email, slug))
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("tottime").print_stats(top)
