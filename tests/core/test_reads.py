@@ -137,6 +137,54 @@ async def test_a_connection_lost_under_a_hot_read_is_not_pooled_again(
         await database.dispose()
 
 
+async def test_a_reader_asks_its_session_for_the_connection_once_per_transaction(
+    postgres: Settings,
+) -> None:
+    database = Database(postgres)
+    pid_read = HotRead(select(text("pg_backend_pid()")))
+    try:
+        async with database.session(write=False) as session:
+            asked = 0
+            connection = session.connection
+
+            async def counted(*args: Any, **kwargs: Any) -> Any:
+                nonlocal asked
+                asked += 1
+                return await connection(*args, **kwargs)
+
+            session.connection = counted  # type: ignore[method-assign]
+            pids = {(await pid_read.all(session, {}))[0][0] for _ in range(3)}
+            assert (asked, len(pids)) == (1, 1)
+            # A new transaction holds a connection of its own: the session is asked again.
+            await session.commit()
+            await pid_read.all(session, {})
+            assert asked == 2
+    finally:
+        await database.dispose()
+
+
+async def test_a_connection_lost_mid_session_is_not_used_again(postgres: Settings) -> None:
+    database = Database(postgres)
+    pid_read = HotRead(select(text("pg_backend_pid()")))
+    try:
+        async with database.session(write=False) as session:
+            pid = (await pid_read.all(session, {}))[0][0]
+            other = Database(postgres)
+            async with other.session(write=False) as killer:
+                await killer.execute(text(f"SELECT pg_terminate_backend({int(pid)})"))
+            await other.dispose()
+            with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the driver raises
+                await pid_read.all(session, {})
+            # The session, not the remembered connection, answers next: it refuses until
+            # rolled back, as it would without hot reads.
+            with pytest.raises(Exception):  # noqa: B017, PT011
+                await pid_read.all(session, {})
+            await session.rollback()
+            assert (await pid_read.all(session, {}))[0][0] != pid
+    finally:
+        await database.dispose()
+
+
 async def test_a_statement_whose_sql_depends_on_its_values_is_refused(
     postgres: Settings,
 ) -> None:
