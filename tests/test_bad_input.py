@@ -528,6 +528,26 @@ async def test_length_limit_is_exact(
     check(response, 422, name, f"is too long (maximum is {maximum} characters)")
 
 
+@pytest.mark.parametrize(
+    ("path", "name", "maximum"),
+    [
+        ("/api/articles/{}", "slug", 300),
+        ("/api/articles/{}/comments", "slug", 300),
+        ("/api/profiles/{}", "username", 64),
+        ("/api/articles?tag={}", "tag", 64),
+        ("/api/articles?author={}", "author", 64),
+        ("/api/articles?favorited={}", "favorited", 64),
+    ],
+)
+async def test_parameters_too_long_are_counted_in_characters(
+    client: httpx.AsyncClient, path: str, name: str, maximum: int
+) -> None:
+    response = await client.get(path.format("x" * (maximum + 1)))
+    check(response, 422, name, f"is too long (maximum is {maximum} characters)")
+    # The limit is exact: at the maximum, the value is looked for (and not found).
+    assert (await client.get(path.format("x" * maximum))).status_code in {200, 404}
+
+
 async def test_registered_with_longest_password_can_log_in(client: httpx.AsyncClient) -> None:
     password = "p" * 256
     user = {"username": "longpass", "email": "longpass@example.com", "password": password}

@@ -8,22 +8,24 @@ from typing import Annotated, Any
 import httpx
 import pytest
 from fastapi import Depends, FastAPI, Query
+from pydantic import AfterValidator, StringConstraints
 
 from conduit.articles.schemas import ArticleListQuery
 from conduit.core.errors import install_error_handlers
 from conduit.core.pagination import MAX_LIMIT, MAX_OFFSET, MAX_PAGE, Page, PageDep, PageQuery
 from conduit.core.params import QueryParameters, documented_parameters
-from conduit.core.schemas import TAG_MAX, USERNAME_MAX, CleanStr
+from conduit.core.schemas import TAG_MAX, TEXT, USERNAME_MAX, clean_text
+
+# The filters' length checked before `CleanStr`'s validator, as `ArticleListQuery` does.
+_Tag = Annotated[str, StringConstraints(max_length=TAG_MAX), AfterValidator(clean_text), TEXT]
+_Name = Annotated[str, StringConstraints(max_length=USERNAME_MAX), AfterValidator(clean_text), TEXT]
 
 
 def _declared(
-    tag: Annotated[CleanStr | None, Query(max_length=TAG_MAX, description="Tag name.")] = None,
-    author: Annotated[
-        CleanStr | None, Query(max_length=USERNAME_MAX, description="Author's username.")
-    ] = None,
+    tag: Annotated[_Tag | None, Query(description="Tag name.")] = None,
+    author: Annotated[_Name | None, Query(description="Author's username.")] = None,
     favorited: Annotated[
-        CleanStr | None,
-        Query(max_length=USERNAME_MAX, description="Username of a user who favorited them."),
+        _Name | None, Query(description="Username of a user who favorited them.")
     ] = None,
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (at most {MAX_LIMIT}).")
@@ -133,6 +135,17 @@ async def test_bad_values_are_answered_as_declared_parameters_are(
     answer = await paged.get(f"/list?{query}")
     assert expected.status_code == answer.status_code == 422
     assert answer.json() == expected.json()
+
+
+async def test_a_filter_too_long_is_counted_in_characters(paged: httpx.AsyncClient) -> None:
+    answer = await paged.get(
+        f"/list?tag={'x' * (TAG_MAX + 1)}&favorited={'y' * (USERNAME_MAX + 1)}"
+    )
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == {
+        "tag": [f"is too long (maximum is {TAG_MAX} characters)"],
+        "favorited": [f"is too long (maximum is {USERNAME_MAX} characters)"],
+    }
 
 
 async def test_bad_values_name_the_parameter(paged: httpx.AsyncClient) -> None:

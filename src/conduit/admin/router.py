@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path
 
 from conduit.admin.schemas import AdminUserRead, AdminUserUpdate, UserPage
 from conduit.articles.dependencies import ArticleServiceDep
@@ -14,7 +14,7 @@ from conduit.core.content import JSON_BODY
 from conduit.core.openapi import error_responses, link, success
 from conduit.core.pagination import NumberedPageDep
 from conduit.core.permissions import Permission, Scope
-from conduit.core.schemas import SLUG_MAX, USERNAME_MAX, CleanStr
+from conduit.core.schemas import CleanName, CleanSlug
 from conduit.users.dependencies import UserServiceDep
 
 router = APIRouter(prefix="/admin", tags=["Administration"], dependencies=[needs(Scope.ADMIN)])
@@ -44,7 +44,7 @@ async def list_users(
     _: UserManager,
     users: UserServiceDep,
     page: NumberedPageDep,
-    q: Annotated[CleanStr | None, Query(max_length=USERNAME_MAX)] = None,
+    q: CleanName | None = None,
 ) -> UserPage:
     found, total = await users.search(q, page)
     return UserPage(
@@ -64,7 +64,7 @@ async def list_users(
     responses=error_responses(401, 403, 404, 415, 422),
 )
 async def update_user(
-    username: Annotated[CleanStr, Path(min_length=1, max_length=USERNAME_MAX)],
+    username: Annotated[CleanName, Path(min_length=1)],
     body: AdminUserUpdate,
     _: UserManager,
     users: UserServiceDep,
@@ -87,7 +87,7 @@ async def update_user(
     },
 )
 async def restore_article(
-    slug: Annotated[CleanStr, Path(min_length=1, max_length=SLUG_MAX)],
+    slug: Annotated[CleanSlug, Path(min_length=1)],
     principal: Restorer,
     articles: ArticleServiceDep,
 ) -> SingleArticleResponse:

@@ -23,11 +23,11 @@ from conduit.core.http_cache import IfNoneMatch, conditional_json, conditional_r
 from conduit.core.openapi import error_responses, link, success
 from conduit.core.pagination import PageDep
 from conduit.core.permissions import Scope
-from conduit.core.schemas import SLUG_MAX, CleanStr
+from conduit.core.schemas import CleanSlug
 
 router = APIRouter()
 
-SlugPath = Annotated[CleanStr, Path(min_length=1, max_length=SLUG_MAX, description="Article slug.")]
+SlugPath = Annotated[CleanSlug, Path(min_length=1, description="Article slug.")]
 
 
 class SlugConvertor(StringConvertor):

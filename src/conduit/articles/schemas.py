@@ -14,10 +14,11 @@ from conduit.core.schemas import (
     FILLED,
     TAG_MAX,
     TAGS_PER_ARTICLE_MAX,
+    TEXT,
     TITLE_MAX,
-    USERNAME_MAX,
     CamelModel,
-    CleanStr,
+    CleanName,
+    CleanTag,
     Timestamp,
     clean_text,
     not_blank,
@@ -37,11 +38,9 @@ class ArticleFilter:
 
 
 class _ListFilters(BaseModel):
-    tag: CleanStr | None = Field(None, max_length=TAG_MAX, description="Tag name.")
-    author: CleanStr | None = Field(None, max_length=USERNAME_MAX, description="Author's username.")
-    favorited: CleanStr | None = Field(
-        None, max_length=USERNAME_MAX, description="Username of a user who favorited them."
-    )
+    tag: CleanTag | None = Field(None, description="Tag name.")
+    author: CleanName | None = Field(None, description="Author's username.")
+    favorited: CleanName | None = Field(None, description="Username of a user who favorited them.")
 
 
 class ArticleListQuery(PageQuery, _ListFilters):
@@ -64,6 +63,7 @@ Title = Annotated[
     raw_max_length(TITLE_MAX),
     AfterValidator(clean_text),
     FILLED,
+    TEXT,
 ]
 Description = Annotated[
     str,
@@ -71,12 +71,14 @@ Description = Annotated[
     raw_max_length(DESCRIPTION_MAX),
     AfterValidator(clean_text),
     FILLED,
+    TEXT,
 ]
 Body = Annotated[
     str,
     StringConstraints(min_length=1, max_length=BODY_MAX),
     AfterValidator(not_blank),
     FILLED,
+    TEXT,
     Field(description="Markdown."),
 ]
 TagName = Annotated[
@@ -85,6 +87,7 @@ TagName = Annotated[
     raw_max_length(TAG_MAX),
     AfterValidator(clean_text),
     FILLED,
+    TEXT,
 ]
 TagList = Annotated[
     list[TagName],

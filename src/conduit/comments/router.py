@@ -17,11 +17,11 @@ from conduit.core.content import JSON_BODY
 from conduit.core.db import MAX_ID, SessionDep
 from conduit.core.openapi import error_responses, link, success
 from conduit.core.permissions import Scope
-from conduit.core.schemas import SLUG_MAX, CleanStr
+from conduit.core.schemas import CleanSlug
 
 router = APIRouter(tags=["Comments"])
 
-SlugPath = Annotated[CleanStr, Path(min_length=1, max_length=SLUG_MAX, description="Article slug.")]
+SlugPath = Annotated[CleanSlug, Path(min_length=1, description="Article slug.")]
 CommentId = Annotated[int, Path(alias="id", ge=1, le=MAX_ID, description="Comment id.")]
 
 _SAME_ARTICLE = "$request.path.slug"

@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     GetJsonSchemaHandler,
     PlainSerializer,
+    StringConstraints,
 )
 from pydantic.alias_generators import to_camel
 from pydantic_core import CoreSchema, PydanticCustomError
@@ -125,3 +126,12 @@ SLUG_MAX = 300
 
 # A path or query string parameter: its length is set where it is declared.
 CleanStr = Annotated[str, AfterValidator(clean_text), TEXT]
+
+# ... and with a length limit, checked first, as a string's: "at most 64 characters". A limit
+# set on `CleanStr` where it is declared (`Path(max_length=...)`, or on `CleanStr | None`)
+# is checked after its validator, as any value's length: "at most 64 items".
+CleanName = Annotated[
+    str, StringConstraints(max_length=USERNAME_MAX), AfterValidator(clean_text), TEXT
+]
+CleanTag = Annotated[str, StringConstraints(max_length=TAG_MAX), AfterValidator(clean_text), TEXT]
+CleanSlug = Annotated[str, StringConstraints(max_length=SLUG_MAX), AfterValidator(clean_text), TEXT]

@@ -10,7 +10,7 @@ from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, needs
 from conduit.core.content import JSON_BODY
 from conduit.core.openapi import body_link, error_responses, link, success
 from conduit.core.permissions import Scope
-from conduit.core.schemas import USERNAME_MAX, CleanStr
+from conduit.core.schemas import CleanName
 from conduit.users.dependencies import NewPasswordHash, UserServiceDep, new_password_hash
 from conduit.users.schemas import (
     LoginRequest,
@@ -42,9 +42,7 @@ _SESSION_LINKS = {
         {"refresh_token": "$response.body#/user/refreshToken"},
     ),
 }
-UsernamePath = Annotated[
-    CleanStr, Path(min_length=1, max_length=USERNAME_MAX, description="A username.")
-]
+UsernamePath = Annotated[CleanName, Path(min_length=1, description="A username.")]
 
 
 @router.post(
