@@ -8,24 +8,19 @@ from typing import Annotated, Any
 import httpx
 import pytest
 from fastapi import Depends, FastAPI, Query
-from pydantic import AfterValidator, StringConstraints
 
 from conduit.articles.schemas import ArticleListQuery
 from conduit.core.errors import install_error_handlers
 from conduit.core.pagination import MAX_LIMIT, MAX_OFFSET, MAX_PAGE, Page, PageDep, PageQuery
 from conduit.core.params import QueryParameters, documented_parameters
-from conduit.core.schemas import TAG_MAX, TEXT, USERNAME_MAX, clean_text
-
-# The filters' length checked before `CleanStr`'s validator, as `ArticleListQuery` does.
-_Tag = Annotated[str, StringConstraints(max_length=TAG_MAX), AfterValidator(clean_text), TEXT]
-_Name = Annotated[str, StringConstraints(max_length=USERNAME_MAX), AfterValidator(clean_text), TEXT]
+from conduit.core.schemas import TAG_MAX, USERNAME_MAX, CleanName, CleanTag
 
 
 def _declared(
-    tag: Annotated[_Tag | None, Query(description="Tag name.")] = None,
-    author: Annotated[_Name | None, Query(description="Author's username.")] = None,
+    tag: Annotated[CleanTag | None, Query(description="Tag name.")] = None,
+    author: Annotated[CleanName | None, Query(description="Author's username.")] = None,
     favorited: Annotated[
-        _Name | None, Query(description="Username of a user who favorited them.")
+        CleanName | None, Query(description="Username of a user who favorited them.")
     ] = None,
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (at most {MAX_LIMIT}).")

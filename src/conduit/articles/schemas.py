@@ -14,7 +14,6 @@ from conduit.core.schemas import (
     FILLED,
     TAG_MAX,
     TAGS_PER_ARTICLE_MAX,
-    TEXT,
     TITLE_MAX,
     CamelModel,
     CleanName,
@@ -63,7 +62,6 @@ Title = Annotated[
     raw_max_length(TITLE_MAX),
     AfterValidator(clean_text),
     FILLED,
-    TEXT,
 ]
 Description = Annotated[
     str,
@@ -71,14 +69,12 @@ Description = Annotated[
     raw_max_length(DESCRIPTION_MAX),
     AfterValidator(clean_text),
     FILLED,
-    TEXT,
 ]
 Body = Annotated[
     str,
     StringConstraints(min_length=1, max_length=BODY_MAX),
     AfterValidator(not_blank),
     FILLED,
-    TEXT,
     Field(description="Markdown."),
 ]
 TagName = Annotated[
@@ -87,7 +83,6 @@ TagName = Annotated[
     raw_max_length(TAG_MAX),
     AfterValidator(clean_text),
     FILLED,
-    TEXT,
 ]
 TagList = Annotated[
     list[TagName],
