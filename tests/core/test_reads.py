@@ -37,6 +37,15 @@ _ECHO = HotRead(
         (bindparam("number", type_=Integer) + 1).label("next"),
     )
 )
+_PID = HotRead(select(text("pg_backend_pid()")))
+
+
+async def _terminate(settings: Settings, pid: int) -> None:
+    """End backend `pid` from a connection of another pool, as an operator would."""
+    other = Database(settings)
+    async with other.session(write=False) as session:
+        await session.execute(text(f"SELECT pg_terminate_backend({int(pid)})"))
+    await other.dispose()
 
 
 @pytest.fixture
@@ -118,20 +127,16 @@ async def test_a_connection_lost_under_a_hot_read_is_not_pooled_again(
     postgres: Settings,
 ) -> None:
     database = Database(postgres.model_copy(update={"db_pool_size": 1}))
-    pid_read = HotRead(select(text("pg_backend_pid()")))
     try:
         async with database.session(write=False) as session:
-            first_pid = (await pid_read.all(session, {}))[0][0]
-        other = Database(postgres)
-        async with other.session(write=False) as session:
-            await session.execute(text(f"SELECT pg_terminate_backend({int(first_pid)})"))
-        await other.dispose()
+            first_pid = (await _PID.all(session, {}))[0][0]
+        await _terminate(postgres, first_pid)
         with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the driver raises
             async with database.session(write=False) as session:
-                await pid_read.first(session, {})
+                await _PID.first(session, {})
         # The next request gets a new connection, not the dead one back from the pool.
         async with database.session(write=False) as session:
-            second_pid = (await pid_read.all(session, {}))[0][0]
+            second_pid = (await _PID.all(session, {}))[0][0]
         assert second_pid != first_pid
     finally:
         await database.dispose()
@@ -141,7 +146,6 @@ async def test_a_reader_asks_its_session_for_the_connection_once_per_transaction
     postgres: Settings,
 ) -> None:
     database = Database(postgres)
-    pid_read = HotRead(select(text("pg_backend_pid()")))
     try:
         async with database.session(write=False) as session:
             asked = 0
@@ -153,11 +157,11 @@ async def test_a_reader_asks_its_session_for_the_connection_once_per_transaction
                 return await connection(*args, **kwargs)
 
             session.connection = counted  # type: ignore[method-assign]
-            pids = {(await pid_read.all(session, {}))[0][0] for _ in range(3)}
+            pids = {(await _PID.all(session, {}))[0][0] for _ in range(3)}
             assert (asked, len(pids)) == (1, 1)
             # A new transaction holds a connection of its own: the session is asked again.
             await session.commit()
-            await pid_read.all(session, {})
+            await _PID.all(session, {})
             assert asked == 2
     finally:
         await database.dispose()
@@ -165,22 +169,18 @@ async def test_a_reader_asks_its_session_for_the_connection_once_per_transaction
 
 async def test_a_connection_lost_mid_session_is_not_used_again(postgres: Settings) -> None:
     database = Database(postgres)
-    pid_read = HotRead(select(text("pg_backend_pid()")))
     try:
         async with database.session(write=False) as session:
-            pid = (await pid_read.all(session, {}))[0][0]
-            other = Database(postgres)
-            async with other.session(write=False) as killer:
-                await killer.execute(text(f"SELECT pg_terminate_backend({int(pid)})"))
-            await other.dispose()
+            pid = (await _PID.all(session, {}))[0][0]
+            await _terminate(postgres, pid)
             with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the driver raises
-                await pid_read.all(session, {})
+                await _PID.all(session, {})
             # The session, not the remembered connection, answers next: it refuses until
             # rolled back, as it would without hot reads.
             with pytest.raises(Exception):  # noqa: B017, PT011
-                await pid_read.all(session, {})
+                await _PID.all(session, {})
             await session.rollback()
-            assert (await pid_read.all(session, {}))[0][0] != pid
+            assert (await _PID.all(session, {}))[0][0] != pid
     finally:
         await database.dispose()
 

@@ -124,12 +124,10 @@ COMMENT_MAX = 16384
 SLUG_MAX = 300
 
 
-# A path or query string parameter: its length is set where it is declared.
-CleanStr = Annotated[str, AfterValidator(clean_text), TEXT]
-
-# ... and with a length limit, checked first, as a string's: "at most 64 characters". A limit
-# set on `CleanStr` where it is declared (`Path(max_length=...)`, or on `CleanStr | None`)
-# is checked after its validator, as any value's length: "at most 64 items".
+# Path and query string parameters: text as `clean_text` lets it through, its length checked
+# first, as a string's ("at most 64 characters"). A limit added where such a type is declared
+# (`Path(max_length=...)`, or on `... | None`) would be checked after the validator, as any
+# value's length: "at most 64 items".
 CleanName = Annotated[
     str, StringConstraints(max_length=USERNAME_MAX), AfterValidator(clean_text), TEXT
 ]
