@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from conduit.main import create_app
-from tests.conftest import auth, register
+from tests.conftest import auth, create_article, register
 
 
 @pytest.fixture
@@ -46,6 +46,23 @@ async def test_logout_on_one_instance_is_refused_on_the_other(
     response = await second.get("/api/user", headers=auth(token))
     assert response.status_code == 401
     assert response.json()["errors"] == {"token": ["is invalid"]}
+
+
+async def test_logout_on_one_instance_is_refused_by_the_reads_of_the_other(
+    instances: list[httpx.AsyncClient], app: Any
+) -> None:
+    """The article reads check the token in their own statement, not a separate one."""
+    first, second = instances
+    token = await register(first, "uma")
+    slug = (await create_article(first, token, "Mine"))["slug"]
+    reads = ("/api/articles", f"/api/articles/{slug}", "/api/articles/feed")
+    for url in reads:
+        assert (await second.get(url, headers=auth(token))).status_code == 200
+    assert (await first.post("/api/auth/logout", headers=auth(token))).status_code == 204
+    for url in reads:
+        response = await second.get(url, headers=auth(token))
+        assert response.status_code == 401, url
+        assert response.json()["errors"] == {"token": ["is invalid"]}
 
 
 async def test_refresh_reuse_detected_across_instances(

@@ -5,6 +5,7 @@ listeners still see them; and a connection lost under one is not pooled again.""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -64,12 +65,16 @@ async def test_a_hot_read_returns_what_the_session_returns(settings: Settings) -
             through = [tuple(row) for row in (await session.execute(_ECHO.statement, params))]
         assert direct == through == [("[ABC]", 42)]
         # The article statements too, signed in and not, on whatever the database holds.
+        name = database.engine.dialect.name
         for read, read_params in (
-            (page_read(database.engine.dialect.name, True, False, False, False, False), {}),
-            (page_read(database.engine.dialect.name, False, True, False, False, False), {}),
-            (article_read(database.engine.dialect.name, True, "slug"), {"slug": "x"}),
+            (page_read(name, True, False, False, False, False).read, {}),
+            (page_read(name, False, True, False, False, False).read, {}),
+            (page_read(name, True, True, False, False, False, True).read, {}),
+            (article_read(name, True, "slug"), {"slug": "x"}),
+            (article_read(name, True, "slug", True), {"slug": "x"}),
         ):
             values = {"viewer_id": 1, "tag": "t", "page_limit": 5, "page_offset": 0}
+            values.update(session_id="s" * 32, now=datetime.now(UTC))
             values.update(read_params)
             async with database.session(write=False) as session:
                 direct = await read.all(session, values)

@@ -29,7 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conduit.articles.counters import ArticleCounters
 from conduit.articles.models import Article, ArticleTag, CountKind, Favorite, Tag
 from conduit.articles.schemas import ArticleFilter
-from conduit.articles.statements import TOTAL, ArticleRow, apply_filter, article_read, page_read
+from conduit.articles.statements import ArticleRow, apply_filter, article_read, page_read
+from conduit.auth.schemas import Viewer
+from conduit.core.db import utcnow
 from conduit.core.upsert import insert_ignore
 from conduit.users.models import User
 
@@ -47,20 +49,23 @@ class ArticleRepository:
         return self.session.get_bind().dialect.name
 
     async def list_page(
-        self, where: ArticleFilter, viewer_id: int | None, *, limit: int, offset: int
-    ) -> tuple[Sequence[ArticleRow], int | None]:
-        """A page of article views (see `statements.view` for the columns), newest first, and the
-        number of articles `where` matches when the page's rows tell it (see TOTAL)."""
+        self, where: ArticleFilter, viewer: Viewer | None, *, limit: int, offset: int
+    ) -> tuple[Sequence[ArticleRow], int | None, bool | None]:
+        """A page of article views (see `statements.view` for the columns), newest first;
+        the number of articles `where` matches when the page's rows tell it; and whether
+        the viewer's token is usable when the read checked it and has a row to tell."""
+        confirm = viewer is not None and viewer.session_id is not None
         read = page_read(
             self._dialect(),
-            viewer_id is not None,
+            viewer is not None,
             where.tag is not None,
             where.author is not None,
             where.favorited_by is not None,
             where.feed_of is not None,
+            confirm,
         )
         params = {
-            "viewer_id": viewer_id,
+            **_viewing(viewer),
             "tag": where.tag,
             "author": where.author,
             "favorited_by": where.favorited_by,
@@ -68,9 +73,11 @@ class ArticleRepository:
             "page_limit": limit,
             "page_offset": offset,
         }
-        rows = await read.all(self.session, params)
-        total = rows[0][TOTAL] if rows and len(rows[0]) > TOTAL else None
-        return rows, total
+        rows = await read.read.all(self.session, params)
+        if not rows:
+            return rows, None, None
+        total = None if read.total is None else rows[0][read.total]
+        return rows, total, None if read.live is None else bool(rows[0][read.live])
 
     async def count(self, where: ArticleFilter) -> int:
         counted = await self.counters.count(where)
@@ -93,11 +100,15 @@ class ArticleRepository:
         row: ArticleRow | None = await read.first(self.session, params)
         return row
 
-    async def get_view_by_slug(self, slug: str, viewer_id: int | None) -> ArticleRow | None:
-        read = article_read(self._dialect(), viewer_id is not None, "slug")
-        params = {"slug": slug, "viewer_id": viewer_id}
-        row: ArticleRow | None = await read.first(self.session, params)
-        return row
+    async def get_view_by_slug(
+        self, slug: str, viewer: Viewer | None
+    ) -> tuple[ArticleRow | None, bool | None]:
+        """The live article's view with its body (see `get_view`), and whether the viewer's
+        token is usable when the read checked it and has a row to tell (see `list_page`)."""
+        confirm = viewer is not None and viewer.session_id is not None
+        read = article_read(self._dialect(), viewer is not None, "slug", confirm)
+        row: ArticleRow | None = await read.first(self.session, {**_viewing(viewer), "slug": slug})
+        return row, (bool(row[-1]) if confirm and row is not None else None)
 
     async def popular_tags(self) -> list[str]:
         return await self.counters.popular_tags()
@@ -230,6 +241,13 @@ class ArticleRepository:
     async def recount(self) -> None:
         """Rebuild the maintained counts from the rows (see ArticleCounters.recount)."""
         await self.counters.recount()
+
+
+def _viewing(viewer: Viewer | None) -> dict[str, Any]:
+    """The parameters of a read's signed-in columns and of its token check."""
+    if viewer is None:
+        return {"viewer_id": None}
+    return {"viewer_id": viewer.user_id, "session_id": viewer.session_id, "now": utcnow()}
 
 
 def _created_at(article_id: int) -> Any:

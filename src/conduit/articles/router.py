@@ -17,7 +17,7 @@ from conduit.articles.schemas import (
     UpdateArticleRequest,
 )
 from conduit.articles.service import RESERVED_SLUGS
-from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, needs, viewer_id
+from conduit.auth.dependencies import CurrentPrincipal, CurrentViewer, OptionalViewer, needs
 from conduit.core.content import JSON_BODY
 from conduit.core.http_cache import IfNoneMatch, conditional_json, conditional_responses
 from conduit.core.openapi import error_responses, link, success
@@ -89,13 +89,13 @@ _FIRST_LISTED = {
 )
 async def list_articles(
     articles: ArticleServiceDep,
-    principal: OptionalPrincipal,
+    viewer: OptionalViewer,
     listing: ListingDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     where, page = listing
-    body = await articles.list_json(where, viewer_id(principal), page)
-    return conditional_json(body, if_none_match, shared=principal is None)
+    body = await articles.list_json(where, viewer, page)
+    return conditional_json(body, if_none_match, shared=viewer is None)
 
 
 @router.get(
@@ -108,12 +108,12 @@ async def list_articles(
 )
 async def feed(
     articles: ArticleServiceDep,
-    principal: CurrentPrincipal,
+    viewer: CurrentViewer,
     page: PageDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    where = ArticleFilter(feed_of=principal.user_id)
-    body = await articles.list_json(where, principal.user_id, page)
+    where = ArticleFilter(feed_of=viewer.user_id)
+    body = await articles.list_json(where, viewer, page)
     return conditional_json(body, if_none_match, shared=False)
 
 
@@ -145,12 +145,12 @@ async def create_article(
 )
 async def get_article(
     slug: SlugPath,
-    principal: OptionalPrincipal,
+    viewer: OptionalViewer,
     articles: ArticleServiceDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    body = await articles.get_json(slug, viewer_id(principal))
-    return conditional_json(body, if_none_match, shared=principal is None)
+    body = await articles.get_json(slug, viewer)
+    return conditional_json(body, if_none_match, shared=viewer is None)
 
 
 @router.put(

@@ -21,10 +21,11 @@ from conduit.articles.schemas import (
     ArticleUpdate,
     TagsResponse,
 )
-from conduit.articles.statements import ArticleRow
+from conduit.articles.statements import BODY, ArticleRow
+from conduit.auth.schemas import Viewer
 from conduit.core.cache import NULL_CACHE, Cache
 from conduit.core.db import utcnow
-from conduit.core.errors import Conflict, Forbidden, NotFound
+from conduit.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from conduit.core.http_cache import json_body
 from conduit.core.pagination import Page
 from conduit.core.permissions import Actor, Permission
@@ -90,7 +91,18 @@ def _same(value: datetime) -> datetime:
 
 
 def _read(row: ArticleRow) -> ArticleRead:
-    return ArticleRead.model_validate({**_article(row, _same), "body": row[12]})
+    return ArticleRead.model_validate({**_article(row, _same), "body": row[BODY]})
+
+
+async def _confirm(viewer: Viewer | None, live: bool | None) -> None:
+    """401 unless the viewer's access token is usable: as the read's own rows tell (`live`)
+    or, when the read returned no row to tell it, as the check by itself answers."""
+    if viewer is None or viewer.session_id is None:
+        return
+    if live is None:
+        live = await viewer.confirm()
+    if not live:
+        raise Unauthorized("token", "is invalid")
 
 
 class ArticleService:
@@ -105,20 +117,20 @@ class ArticleService:
     # --- cached reads: the JSON bytes of the response --------------------------------
     # Only the anonymous views are shared; a signed-in one carries `favorited`/`following`.
 
-    async def list_json(self, where: ArticleFilter, viewer_id: int | None, page: Page) -> bytes:
+    async def list_json(self, where: ArticleFilter, viewer: Viewer | None, page: Page) -> bytes:
         async def produce() -> bytes:
-            return await self.list_articles(where, viewer_id, page)
+            return await self.list_articles(where, viewer, page)
 
-        if viewer_id is None and where == ALL_ARTICLES and page.offset == 0:
+        if viewer is None and where == ALL_ARTICLES and page.offset == 0:
             key = f"articles:first:{page.limit}"
             return await self.cache.fetch("articles", key, ARTICLE_VIEWS, produce)
         return await produce()
 
-    async def get_json(self, slug: str, viewer_id: int | None) -> bytes:
+    async def get_json(self, slug: str, viewer: Viewer | None) -> bytes:
         async def produce() -> bytes:
-            return await self.get(slug, viewer_id)
+            return await self.get(slug, viewer)
 
-        if viewer_id is None:
+        if viewer is None:
             return await self.cache.fetch("article", f"article:{slug}", ARTICLE_VIEWS, produce)
         return await produce()
 
@@ -137,11 +149,12 @@ class ArticleService:
     # models: the bytes are those of `MultipleArticlesResponse` / `SingleArticleResponse`
     # (tests/articles/test_rendering.py compares them).
 
-    async def list_articles(self, where: ArticleFilter, viewer_id: int | None, page: Page) -> bytes:
+    async def list_articles(self, where: ArticleFilter, viewer: Viewer | None, page: Page) -> bytes:
         """The JSON of `MultipleArticlesResponse`."""
-        rows, counted = await self.articles.list_page(
-            where, viewer_id, limit=page.limit, offset=page.offset
+        rows, counted, live = await self.articles.list_page(
+            where, viewer, limit=page.limit, offset=page.offset
         )
+        await _confirm(viewer, live)
         # The total is only worth a query when neither the page's rows nor their number
         # tell it (filters combined on a full page, or a page past the end).
         if rows and len(rows) < page.limit:
@@ -155,12 +168,13 @@ class ArticleService:
         items = [_article(row, iso_millis) for row in rows]
         return to_json({"articles": items, "articlesCount": total})
 
-    async def get(self, slug: str, viewer_id: int | None) -> bytes:
+    async def get(self, slug: str, viewer: Viewer | None) -> bytes:
         """The JSON of `SingleArticleResponse`."""
-        row = await self.articles.get_view_by_slug(slug, viewer_id)
+        row, live = await self.articles.get_view_by_slug(slug, viewer)
+        await _confirm(viewer, live)
         if row is None:
             raise NotFound("article")
-        return to_json({"article": {**_article(row, iso_millis), "body": row[12]}})
+        return to_json({"article": {**_article(row, iso_millis), "body": row[BODY]}})
 
     async def _read_by_id(self, article_id: int, viewer_id: int) -> ArticleRead:
         row = await self.articles.get_view(article_id, viewer_id)

@@ -12,6 +12,7 @@ what it matches (articles/counters.py) is a column of every row.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
@@ -38,6 +39,7 @@ from sqlalchemy.orm import aliased
 from conduit.articles.counters import count_answering, count_statement
 from conduit.articles.models import Article, ArticleTag, Favorite, Tag
 from conduit.articles.schemas import ArticleFilter
+from conduit.auth.models import live_session
 from conduit.core.db import AnySelect
 from conduit.core.reads import HotRead
 from conduit.users.models import Follow, User
@@ -140,18 +142,40 @@ def _page_offset() -> ColumnElement[int]:
     return bindparam("page_offset", type_=BigInteger)  # past 2**31 is valid input
 
 
-TOTAL = 12  # the column of a page's row that holds the count, when it has one
+def _confirming(stmt: AnySelect) -> AnySelect:
+    """`stmt` with a last column telling whether the viewer's access token is usable (see
+    `auth.models.live_session`; parameters `session_id` and `now`): the token check in the
+    read's own statement, evaluated once (an uncorrelated subquery), not once per row."""
+    live = exists().where(live_session()).correlate(None)
+    return stmt.add_columns(live.label("live"))
+
+
+@dataclass(frozen=True, slots=True)
+class PageRead:
+    """A page's statement and where in its rows the total and the token check are."""
+
+    read: HotRead
+    total: int | None  # the column of the maintained count of what the filters match
+    live: int | None  # the column of the token check
 
 
 @cache
 def page_read(
-    dialect: str, signed_in: bool, tag: bool, author: bool, favorited_by: bool, feed: bool
-) -> HotRead:
+    dialect: str,
+    signed_in: bool,
+    tag: bool,
+    author: bool,
+    favorited_by: bool,
+    feed: bool,
+    confirm: bool = False,
+) -> PageRead:
     """One page of a list: the filters used are bound parameters of the same name.
 
-    With one filter at most, the maintained count of what it matches is the last column
-    (TOTAL) of every row: one statement for the page and its `articlesCount`."""
+    With one filter at most, the maintained count of what it matches is a column of every
+    row: one statement for the page and its `articlesCount`. With `confirm`, so is the
+    token check of the viewer (`viewer_id`, whose session is `session_id`)."""
     stmt = view(dialect, signed_in=signed_in, with_body=False)
+    columns = len(stmt.selected_columns)
     filters = {"tag": tag, "author": author, "favorited_by": favorited_by, "feed_of": feed}
     counted = count_answering(name for name, on in filters.items() if on)
     if counted is not None:
@@ -229,16 +253,27 @@ def page_read(
     stmt = stmt.order_by(order[0].desc(), order[1].desc())
     if not paged_inside:  # else limited and offset inside
         stmt = stmt.limit(_page_limit()).offset(_page_offset())
-    return HotRead(stmt)
+    total = columns if counted is not None else None
+    if confirm:
+        stmt = _confirming(stmt)
+    return PageRead(HotRead(stmt), total, len(stmt.selected_columns) - 1 if confirm else None)
+
+
+BODY, ARTICLE_ID = 12, 13  # the columns of an article's row after the view's
 
 
 @cache
-def article_read(dialect: str, signed_in: bool, by: Literal["slug", "id"]) -> HotRead:
-    """One article with its body, by slug or by id; its id is the last column."""
+def article_read(
+    dialect: str, signed_in: bool, by: Literal["slug", "id"], confirm: bool = False
+) -> HotRead:
+    """One article with its body (BODY) and its id (ARTICLE_ID), by slug or by id; with
+    `confirm`, the token check of the viewer is the last column (see `page_read`)."""
     stmt = view(dialect, signed_in=signed_in, with_body=True).add_columns(_articles.c.id)
     if by == "slug":
-        return HotRead(stmt.where(_articles.c.slug == bindparam("slug", type_=String)))
-    return HotRead(stmt.where(_articles.c.id == bindparam("article_id", type_=Integer)))
+        stmt = stmt.where(_articles.c.slug == bindparam("slug", type_=String))
+    else:
+        stmt = stmt.where(_articles.c.id == bindparam("article_id", type_=Integer))
+    return HotRead(_confirming(stmt) if confirm else stmt)
 
 
 def apply_filter(stmt: AnySelect, where: ArticleFilter) -> AnySelect:

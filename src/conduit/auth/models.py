@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ColumnElement, ForeignKey, Index, Integer, String, and_, bindparam, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from conduit.core.db import Base, UTCDateTime, utcnow
+from conduit.users.models import User
 
 
 class AuthSession(Base):
@@ -21,6 +22,22 @@ class AuthSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def live_session() -> ColumnElement[bool]:
+    """What makes an access token usable, on the sessions and users tables: its session
+    (`:session_id`) is its user's (`:viewer_id`), neither revoked nor expired at `:now`, and
+    the user is active. The one rule for the token check (auth.repository) and for the
+    reads that make that check in their own statement (articles.statements)."""
+    sessions, users = AuthSession.__table__, User.__table__
+    return and_(
+        sessions.c.id == bindparam("session_id", type_=String),
+        sessions.c.user_id == bindparam("viewer_id", type_=Integer),
+        users.c.id == sessions.c.user_id,
+        users.c.active == true(),
+        sessions.c.revoked_at.is_(None),
+        sessions.c.expires_at > bindparam("now", type_=UTCDateTime),
+    )
 
 
 class RefreshToken(Base):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, bindparam, func, or_, select, true, update
+from sqlalchemy import Integer, bindparam, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.auth.models import ApiKey, AuthSession, EmailToken, RefreshToken
+from conduit.auth.models import ApiKey, AuthSession, EmailToken, RefreshToken, live_session
 from conduit.auth.schemas import SignedInUser
-from conduit.core.db import UTCDateTime
 from conduit.core.reads import HotRead
 from conduit.users.models import User
 
@@ -27,17 +26,7 @@ _SIGNED_IN_COLUMNS = (
     _users.c.role,
     _users.c.email_verified,
 )
-_LIVE_USER = HotRead(
-    select(*_SIGNED_IN_COLUMNS)
-    .select_from(_sessions.join(_users, _users.c.id == _sessions.c.user_id))
-    .where(
-        _sessions.c.id == bindparam("session_id", type_=String),
-        _users.c.id == bindparam("user_id", type_=Integer),
-        _users.c.active == true(),
-        _sessions.c.revoked_at.is_(None),
-        _sessions.c.expires_at > bindparam("now", type_=UTCDateTime),
-    )
-)
+_LIVE_USER = HotRead(select(*_SIGNED_IN_COLUMNS).where(live_session()))
 _ACTIVE_USER = select(*_SIGNED_IN_COLUMNS).where(
     _users.c.id == bindparam("user_id", type_=Integer), _users.c.active == true()
 )
@@ -58,7 +47,7 @@ class AuthRepository:
 
     async def live_user(self, user_id: int, session_id: str, now: datetime) -> SignedInUser | None:
         """The active user of a session that is neither revoked nor expired."""
-        params = {"session_id": session_id, "user_id": user_id, "now": now}
+        params = {"session_id": session_id, "viewer_id": user_id, "now": now}
         row = await _LIVE_USER.first(self.session, params)
         return None if row is None else SignedInUser(*row)
 

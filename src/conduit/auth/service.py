@@ -68,17 +68,27 @@ class AuthService:
 
     async def authenticate(self, token: str) -> Authenticated:
         """The user and session behind an access token; 401 when either has ended."""
+        user_id, session_id = self.claims(token)
+        user = await self.repo.live_user(user_id, session_id, utcnow())
+        if user is None:
+            raise Unauthorized("token", "is invalid")
+        return Authenticated(user=user, session_id=session_id)
+
+    def claims(self, token: str) -> tuple[int, str]:
+        """The user and session an access token names, from its signature and expiry alone
+        (not whether the session is still live); 401 when it is not a valid token."""
         try:
             claims = self.tokens.decode(token)
             user_id = int(claims.subject)
         except (InvalidToken, ValueError):
             raise Unauthorized("token", "is invalid") from None
-        user = None
-        if 0 < user_id <= MAX_ID:
-            user = await self.repo.live_user(user_id, claims.session_id, utcnow())
-        if user is None:
+        if not 0 < user_id <= MAX_ID:
             raise Unauthorized("token", "is invalid")
-        return Authenticated(user=user, session_id=claims.session_id)
+        return user_id, claims.session_id
+
+    async def is_live(self, user_id: int, session_id: str) -> bool:
+        """Whether the session is live and its user active (see `claims`)."""
+        return await self.repo.live_user(user_id, session_id, utcnow()) is not None
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Rotate: the presented token is spent and a new pair issued.
