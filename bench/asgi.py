@@ -61,7 +61,7 @@ PROBES = (
     Probe("tags_user", "GET /api/tags (cached, signed in)", "/api/tags", signed_in=True),
     Probe("health", "GET /health", "/health"),
     Probe("user", "GET /api/user (signed in, 1 user query)", "/api/user", signed_in=True),
-    Probe("articles", "GET /api/articles (signed in, 2 queries)", "/api/articles", signed_in=True),
+    Probe("articles", "GET /api/articles (signed in, 1 query)", "/api/articles", signed_in=True),
     Probe(
         "article", "GET /api/articles/{slug} (signed in)", "/api/articles/{slug}", signed_in=True
     ),

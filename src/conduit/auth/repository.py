@@ -13,10 +13,10 @@ from conduit.core.reads import HotRead
 from conduit.users.models import User
 
 _users = User.__table__
-_sessions = AuthSession.__table__
 
-# The token check runs on every signed-in request: one Core statement, built once and run
-# with bound parameters, returning only the columns of `SignedInUser`.
+# The token check runs on every signed-in request but the article reads (which make it in
+# their own statement, see `Viewer`): one Core statement, built once and run with bound
+# parameters, returning only the columns of `SignedInUser`.
 _SIGNED_IN_COLUMNS = (
     _users.c.id,
     _users.c.username,
