@@ -7,10 +7,13 @@ any script, emoji), with `null`s, booleans, counts and timestamps as the contrac
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import httpx
 from pydantic import BaseModel
+from sqlalchemy import update
 
+from conduit.articles.models import Article
 from conduit.articles.schemas import MultipleArticlesResponse, SingleArticleResponse
 from conduit.comments.schemas import MultipleCommentsResponse
 from conduit.core.http_cache import json_body
@@ -74,3 +77,33 @@ def test_timestamps_are_utc_milliseconds_truncated() -> None:
     assert iso_millis(moment.replace(microsecond=0)) == "2026-01-02T03:04:05.000Z"
     east = moment.astimezone(timezone(timedelta(hours=5, minutes=30)))
     assert iso_millis(east) == "2026-01-02T03:04:05.678Z"
+
+
+async def test_stored_timestamps_read_as_utc_milliseconds_truncated(
+    client: httpx.AsyncClient, app: Any
+) -> None:
+    """On PostgreSQL the reads have the server render the timestamps (`to_char`); what it
+    renders must be what `iso_millis` renders, down to the last microsecond of a year."""
+    token = await register(client, "alice")
+    moments = [
+        datetime(2026, 1, 2, 3, 4, 5, 678999, tzinfo=UTC),
+        datetime(2025, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 7, 1, 0, 0, 0, 0, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 30, 0, 1000, tzinfo=timezone(timedelta(hours=-9))),
+    ]
+    for n, moment in enumerate(moments):
+        slug = (await create_article(client, token, f"At {n}"))["slug"]
+        later = moment + timedelta(microseconds=999)
+        async with app.state.db.engine.begin() as conn:
+            await conn.execute(
+                update(Article)
+                .where(Article.slug == slug)
+                .values(created_at=moment, updated_at=later)
+            )
+        expected = (iso_millis(moment), iso_millis(later))
+        for headers in ({}, auth(token)):
+            read = (await client.get(f"/api/articles/{slug}", headers=headers)).json()
+            assert (read["article"]["createdAt"], read["article"]["updatedAt"]) == expected
+            listed = (await client.get("/api/articles", headers=headers)).json()["articles"]
+            found = next(item for item in listed if item["slug"] == slug)
+            assert (found["createdAt"], found["updatedAt"]) == expected

@@ -56,7 +56,13 @@ def _with_suffix(base: str) -> str:
     return f"{base}-{secrets.token_hex(4)}"
 
 
-def _article(row: ArticleRow, stamp: Callable[[datetime], Any]) -> dict[str, Any]:
+def _iso(value: datetime | str) -> str:
+    """A timestamp as the JSON shows it: rendered by PostgreSQL already (`statements`), or
+    here, as the response models render it."""
+    return value if isinstance(value, str) else iso_millis(value)
+
+
+def _article(row: ArticleRow, stamp: Callable[[Any], Any]) -> dict[str, Any]:
     """An article view row (columns as `ArticleRepository` documents them) as the fields of
     `ArticleListItem`, camelCase, in its order; `stamp` renders the timestamps."""
     (
@@ -86,8 +92,8 @@ def _article(row: ArticleRow, stamp: Callable[[datetime], Any]) -> dict[str, Any
     }
 
 
-def _same(value: datetime) -> datetime:
-    return value
+def _same(value: datetime | str) -> datetime | str:
+    return value  # the response model parses the text and renders either as `_iso` does
 
 
 def _read(row: ArticleRow) -> ArticleRead:
@@ -165,7 +171,7 @@ class ArticleService:
             total = 0
         else:
             total = await self.articles.count(where)
-        items = [_article(row, iso_millis) for row in rows]
+        items = [_article(row, _iso) for row in rows]
         return to_json({"articles": items, "articlesCount": total})
 
     async def get(self, slug: str, viewer: Viewer | None) -> bytes:
@@ -174,7 +180,7 @@ class ArticleService:
         await _confirm(viewer, live)
         if row is None:
             raise NotFound("article")
-        return to_json({"article": {**_article(row, iso_millis), "body": row[BODY]}})
+        return to_json({"article": {**_article(row, _iso), "body": row[BODY]}})
 
     async def _read_by_id(self, article_id: int, viewer_id: int) -> ArticleRead:
         row = await self.articles.get_view(article_id, viewer_id)

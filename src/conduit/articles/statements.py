@@ -30,6 +30,7 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    literal_column,
     select,
     true,
     type_coerce,
@@ -90,12 +91,28 @@ def _tag_names(dialect: str) -> ColumnElement[list[str]]:
     return type_coerce(aggregate.scalar_subquery(), TagNames())
 
 
+# ISO 8601 in UTC with milliseconds and a Z, as `core.schemas.iso_millis` renders it: `MS`
+# truncates, as Python's `isoformat(timespec="milliseconds")` does.
+_ISO_MILLIS: ColumnElement[str] = literal_column("""'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'""")
+
+
+def _stamp(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
+    """A timestamp column as the API shows it. PostgreSQL renders the text itself: in
+    Python each would be a conversion to UTC and an `isoformat`, twice per row, ~7 % of a
+    signed-in page of 20 (py-spy). Elsewhere the datetime, which the service renders."""
+    if dialect == "postgresql":
+        utc = func.timezone(literal_column("'UTC'"), column)
+        return func.to_char(utc, _ISO_MILLIS, type_=String)
+    return column
+
+
 # A row of an article view: a tuple of its columns' values.
 ArticleRow = tuple[Any, ...]
 
 
 # The columns of an article view, in this order (the service unpacks them by position):
-# slug, title, description, created_at, updated_at, favorites_count, favorited,
+# slug, title, description, created_at, updated_at (text on PostgreSQL, see `_stamp`),
+# favorites_count, favorited,
 # author_username, author_bio, author_image, author_following, tag_list [, body] [, id]
 def view(dialect: str, *, signed_in: bool, with_body: bool) -> AnySelect:
     viewer = bindparam("viewer_id", type_=Integer)
@@ -115,8 +132,8 @@ def view(dialect: str, *, signed_in: bool, with_body: bool) -> AnySelect:
         _articles.c.slug,
         _articles.c.title,
         _articles.c.description,
-        _articles.c.created_at,
-        _articles.c.updated_at,
+        _stamp(_articles.c.created_at, dialect),
+        _stamp(_articles.c.updated_at, dialect),
         favorites_count,
         favorited,
         _users.c.username,
