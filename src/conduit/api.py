@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, APIRouter
+from starlette.routing import BaseRoute
 
 from conduit.admin.router import router as admin_router
 from conduit.articles.router import router as articles_router
@@ -21,6 +22,7 @@ from conduit.auth.dependencies import SECURITY, auth_is_optional, security_schem
 from conduit.auth.router import keys_router
 from conduit.auth.router import router as auth_router
 from conduit.comments.router import router as comments_router
+from conduit.core.db import SessionRoute
 from conduit.core.errors import AllowedMethods
 from conduit.core.params import documented_parameters
 from conduit.uploads.router import router as uploads_router
@@ -56,8 +58,8 @@ def api_routes() -> list[APIRoute]:
     routes: list[APIRoute] = []
     for domain_router in DOMAIN_ROUTERS:
         for route in domain_router.routes:
-            if not isinstance(route, APIRoute):
-                raise TypeError(f"only API routes are mounted, not {route!r}")
+            if type(route) is not APIRoute:  # each is mounted as a SessionRoute
+                raise TypeError(f"only plain API routes are mounted, not {route!r}")
             if uses_principal(route.dependant):
                 # FastAPI derives an operation's security from scheme dependencies; the
                 # principal reads the headers itself (auth/dependencies.py), so it is
@@ -71,12 +73,26 @@ def api_routes() -> list[APIRoute]:
     return routes
 
 
-def _add(app: FastAPI, prefix: str, route: APIRoute, *, in_schema: bool) -> None:
+def _add(app: FastAPI, prefix: str, route: APIRoute, *, in_schema: bool) -> BaseRoute:
     settings = {name: getattr(route, name) for name in _ROUTE_SETTINGS}
     settings["include_in_schema"] = route.include_in_schema and in_schema
     app.router.add_api_route(
-        prefix + route.path, route.endpoint, route_class_override=type(route), **settings
+        prefix + route.path, route.endpoint, route_class_override=SessionRoute, **settings
     )
+    return app.router.routes[-1]
+
+
+def _tried_first(app: FastAPI, routes: list[BaseRoute]) -> None:
+    """Move `routes` to the head of the application's routes, keeping both orders.
+
+    The router tries its routes in order until one matches. FastAPI puts `/openapi.json`
+    first, and the docs and the operational routes (an included router, matched level by
+    level) were added before the API: every API request was first tried against six routes
+    that never answer it. Callgrind: 6 % of a signed-in `GET /api/articles/{slug}`, 10 % of
+    the cached tags. No path of one group is matched by a route of the other, so the
+    answers are the same."""
+    first = set(map(id, routes))
+    app.router.routes[:] = [*routes, *(r for r in app.router.routes if id(r) not in first)]
 
 
 def _document_security_schemes(app: FastAPI) -> None:
@@ -97,11 +113,10 @@ def mount_api(app: FastAPI, prefix: str) -> None:
     _document_security_schemes(app)
     routes = api_routes()
     prefixes = (prefix, f"{prefix}/v1")
-    for route in routes:
-        _add(app, prefixes[0], route, in_schema=True)
-    for route in routes:
-        # A pinned version for clients, left out of the OpenAPI document.
-        _add(app, prefixes[1], route, in_schema=False)
+    added = [_add(app, prefixes[0], route, in_schema=True) for route in routes]
+    # A pinned version for clients, left out of the OpenAPI document.
+    added += [_add(app, prefixes[1], route, in_schema=False) for route in routes]
+    _tried_first(app, added)
     # What a 405 lists in its Allow header.
     allowed = AllowedMethods()
     for route in routes:

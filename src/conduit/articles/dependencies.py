@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from conduit.articles.schemas import ArticleFilter, ArticleListQuery
-from conduit.articles.service import ArticleService
-from conduit.core.db import SessionDep
+from conduit.articles.service import ArticleService, TagService
+from conduit.core.db import SessionDep, get_database
 from conduit.core.pagination import Page
 from conduit.core.params import QueryParameters
 
@@ -18,6 +18,13 @@ async def get_article_service(request: Request, session: SessionDep) -> ArticleS
 
 
 ArticleServiceDep = Annotated[ArticleService, Depends(get_article_service)]
+
+
+async def get_tag_service(request: Request) -> TagService:
+    return TagService(get_database(request), request.app.state.cache)
+
+
+TagServiceDep = Annotated[TagService, Depends(get_tag_service)]
 
 # The list's filters and page, read in one step (core/params.py).
 ListingDep = Annotated[

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response, status
 from starlette.convertors import StringConvertor, register_url_convertor
 
-from conduit.articles.dependencies import ArticleServiceDep, ListingDep
+from conduit.articles.dependencies import ArticleServiceDep, ListingDep, TagServiceDep
 from conduit.articles.schemas import (
     ArticleFilter,
     MultipleArticlesResponse,
@@ -245,6 +245,6 @@ async def unfavorite(
     response_model=TagsResponse,
     responses={**conditional_responses(), **error_responses(422)},
 )
-async def tags(articles: ArticleServiceDep, if_none_match: IfNoneMatch = None) -> Response:
-    body = await articles.tags_json()
+async def tags(tags: TagServiceDep, if_none_match: IfNoneMatch = None) -> Response:
+    body = await tags.tags_json()
     return conditional_json(body, if_none_match, shared=True, vary=False)

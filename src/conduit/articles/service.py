@@ -24,7 +24,7 @@ from conduit.articles.schemas import (
 from conduit.articles.statements import BODY, ArticleRow
 from conduit.auth.schemas import Viewer
 from conduit.core.cache import NULL_CACHE, Cache
-from conduit.core.db import utcnow
+from conduit.core.db import Database, utcnow
 from conduit.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from conduit.core.http_cache import json_body
 from conduit.core.pagination import Page
@@ -140,12 +140,6 @@ class ArticleService:
             return await self.cache.fetch("article", f"article:{slug}", ARTICLE_VIEWS, produce)
         return await produce()
 
-    async def tags_json(self) -> bytes:
-        async def produce() -> bytes:
-            return json_body(TagsResponse(tags=await self.tags()))
-
-        return await self.cache.fetch("tags", "tags", (TAGS,), produce)
-
     def _changed(self, *generations: str) -> None:
         self.cache.invalidate_after_commit(self.session, *generations)
 
@@ -193,9 +187,6 @@ class ArticleService:
         if article is None:
             raise NotFound("article")
         return article
-
-    async def tags(self) -> list[str]:
-        return await self.articles.popular_tags()
 
     # --- writes ------------------------------------------------------------------
 
@@ -288,3 +279,24 @@ class ArticleService:
         await self.articles.unfavorite(user_id, article.id)
         self._changed(ARTICLES)
         return await self._read_by_id(article.id, user_id)
+
+
+class TagService:
+    """The tags in use, most used first, answered from the read cache.
+
+    A hit needs no database: the route takes no session (`SessionRoute` then opens no unit
+    of work), and this service opens a read-only session for a miss only, where there is
+    nothing to commit. Callgrind: the cached tags were 22 % cheaper without the session and
+    the article service's dependencies."""
+
+    def __init__(self, db: Database, cache: Cache) -> None:
+        self.db = db
+        self.cache = cache
+
+    async def tags_json(self) -> bytes:
+        async def produce() -> bytes:
+            async with self.db.session(write=False) as session:
+                tags = await ArticleRepository(session).popular_tags()
+            return json_body(TagsResponse(tags=tags))
+
+        return await self.cache.fetch("tags", "tags", (TAGS,), produce)

@@ -1,14 +1,15 @@
-"""Engine, sessions and the one dependency that owns a request's transaction."""
+"""Engine, sessions and the route class that owns a request's transaction."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeAlias
+from typing import Annotated, Any, TypeAlias, cast
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
 from sqlalchemy import DateTime, MetaData, Row, Select, event
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import InvalidatePoolError
@@ -26,6 +27,7 @@ from sqlalchemy.types import TypeDecorator
 from conduit.core import metrics
 from conduit.core.config import Settings
 from conduit.core.errors import DomainError, ServiceUnavailable
+from conduit.core.params import dependency_calls
 from conduit.core.reads import DIRECT_READS
 
 NAMING_CONVENTION = {
@@ -249,11 +251,40 @@ def get_database(request: Request) -> Database:
     return db
 
 
-async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with get_database(request).session(write=request.method not in SAFE_METHODS) as s:
-        yield s
+_SESSION = "conduit.session"  # the scope key of a request's session
 
 
-# scope="function": the commit happens before the response is sent, so a failed
-# commit reaches the client as an error, never as a success.
-SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+async def _request_session(request: Request) -> AsyncSession:
+    """The session its route opened for this request (`SessionRoute`)."""
+    session = request.scope.get(_SESSION)
+    if session is None:
+        raise RuntimeError(f"{request.url.path}: sessions are given to SessionRoute routes only")
+    return cast(AsyncSession, session)
+
+
+SessionDep = Annotated[AsyncSession, Depends(_request_session)]
+
+
+class SessionRoute(APIRoute):
+    """An API route that runs each request in one unit of work, when anything it depends on
+    takes the session (`SessionDep`): opened before the dependencies are solved, committed
+    once the endpoint has returned and its response is rendered, but before it is sent (a
+    failed commit reaches the client as an error, never as a success), rolled back when
+    anything raises (`Database.session`).
+
+    This is what a `yield` dependency with `scope="function"` does, without FastAPI's
+    machinery around one (an exit stack, two context managers and a shielded cancel scope
+    per request): callgrind, 4 % of a signed-in `GET /api/articles/{slug}`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if not any(call is _request_session for call in dependency_calls(self.dependant)):
+            return handler
+
+        async def in_unit_of_work(request: Request) -> Response:
+            write = request.method not in SAFE_METHODS
+            async with get_database(request).session(write=write) as session:
+                request.scope[_SESSION] = session
+                return await handler(request)
+
+        return in_unit_of_work
