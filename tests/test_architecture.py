@@ -88,7 +88,7 @@ def test_only_the_session_dependency_and_alembic_commit() -> None:
         for line, attr in transaction_calls(path.read_text(encoding="utf-8"), str(path))
     ]
     assert not offenders, (
-        "Only the request's session dependency (conduit.core.db.Database.session) and the "
+        "Only the request's unit of work (conduit.core.db.Database.session) and the "
         "Alembic env commit; services and repositories flush() and let it commit:\n  "
         + "\n  ".join(offenders)
     )

@@ -28,7 +28,7 @@ FLOORS = {
     "python-multipart": "0.0.31",
     # CVE-2024-53861 (2.10.1), CVE-2026-32597 (2.12.0), CVE-2026-48524 (2.13.0)
     "pyjwt": "2.13.0",
-    # CVE-2024-24762 (0.109.1); dependency scope="function" (0.121); Starlette 1.x (0.133)
+    # CVE-2024-24762 (0.109.1); Starlette 1.x (0.133)
     "fastapi": "0.133.0",
 }
 
