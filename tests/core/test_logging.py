@@ -3,17 +3,26 @@ render exactly what structlog's own path renders."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import structlog
 
 from conduit.core.config import Settings
 from conduit.core.context import RequestContext, reset_context, set_context
-from conduit.core.logging import AccessLog, configure_logging, formatter, scrub_text
+from conduit.core.logging import (
+    AccessLog,
+    configure_logging,
+    formatter,
+    scrub_secrets,
+    scrub_text,
+)
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT[0-9:.]+Z")
@@ -73,6 +82,19 @@ def test_scrub_text_masks_every_kind_of_secret() -> None:
     assert scrub_text("nothing secret here, token words only") == (
         "nothing secret here, token words only"
     )
+    # Any case, as the pattern's (?i:...) matches (the quick look folds case first).
+    assert scrub_text("BEARER abcdefghijkl / tOkEn abcdefghijkl") == "[redacted] / [redacted]"
+    assert scrub_text("\u212aey \u0042a\u017fic abcdefghijkl") == "\u212aey [redacted]"
+
+
+def test_only_the_fields_holding_a_secret_are_masked() -> None:
+    event = {"event": "e", "a": "/plain", "b": f"x {JWT}", "c": 3, "d": "cdt_abcdefghijkl"}
+    assert scrub_secrets(None, "info", dict(event)) == {
+        **event,
+        "b": "x [redacted]",
+        "d": "[redacted]",
+    }
+    assert scrub_secrets(None, "info", {"a": "token", "b": "abcdefghijkl"})["b"] == "abcdefghijkl"
 
 
 def test_the_access_line_is_the_one_structlog_renders(lines: _Lines) -> None:
@@ -120,3 +142,83 @@ def test_the_access_log_respects_the_level(lines: _Lines) -> None:
     finally:
         logging.getLogger("conduit.access").setLevel(logging.NOTSET)
     assert lines.lines == []
+
+
+@contextmanager
+def _others_set_aside() -> Iterator[None]:
+    """Only our handler on the root logger, as in production: pytest's capture handlers
+    (added around each test's call) are set aside meanwhile."""
+    root = logging.getLogger()
+    others = [h for h in root.handlers if h.get_name() != "conduit"]
+    for handler in others:
+        root.removeHandler(handler)
+    try:
+        yield
+    finally:
+        for handler in others:
+            root.addHandler(handler)
+
+
+@pytest.fixture(params=[True, False], ids=["json", "console"])
+def own_handler_only(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[io.StringIO]:
+    """Our handler (configure_logging's) writing into a buffer."""
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    database_url = "sqlite+aiosqlite:///unused.db"
+    configure_logging(Settings(_env_file=None, database_url=database_url, log_json=request.param))
+    token = set_context(RequestContext(request_id="req-7", client_ip="192.0.2.1"))
+    try:
+        yield stream
+    finally:
+        reset_context(token)
+
+
+def test_the_access_line_written_without_a_record_is_the_same_line(
+    own_handler_only: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[logging.LogRecord] = []
+    make_record = logging.Logger.makeRecord
+
+    def counting(self: logging.Logger, *args: object, **kwargs: object) -> logging.LogRecord:
+        made.append(record := make_record(self, *args, **kwargs))  # type: ignore[arg-type]
+        return record
+
+    monkeypatch.setattr(logging.Logger, "makeRecord", counting)
+    fields = _access()
+    with _others_set_aside():
+        structlog.stdlib.get_logger("conduit.access").info("request", **fields)
+        assert len(made) == 1  # structlog's own path makes a record
+        AccessLog().request(request_id="req-7", **fields)  # type: ignore[arg-type]
+        assert len(made) == 1  # the access line did not
+    via_structlog, direct = own_handler_only.getvalue().splitlines()
+    assert STAMP.sub("T", direct) == STAMP.sub("T", via_structlog)
+    assert JWT not in direct
+
+
+def test_any_other_handler_or_filter_gets_the_access_record(
+    own_handler_only: io.StringIO,
+) -> None:
+    seen: list[logging.LogRecord] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    capture = Capture()
+    access = logging.getLogger("conduit.access")
+    with _others_set_aside():
+        access.addHandler(capture)
+        try:
+            AccessLog().request(request_id="req-7", **_access())  # type: ignore[arg-type]
+        finally:
+            access.removeHandler(capture)
+        assert [r.name for r in seen] == ["conduit.access"]
+        access.addFilter(lambda record: False)
+        try:
+            AccessLog().request(request_id="req-7", **_access())  # type: ignore[arg-type]
+        finally:
+            access.filters.clear()
+    # One line from the first call (our handler too, through the record); none filtered.
+    assert len(own_handler_only.getvalue().splitlines()) == 1
