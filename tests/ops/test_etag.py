@@ -8,7 +8,7 @@ import hashlib
 import httpx
 import pytest
 
-from conduit.core.http_cache import _ETags, none_match, strong_etag
+from conduit.core.http_cache import IF_NONE_MATCH_MAX, _ETags, none_match, strong_etag
 from tests.conftest import auth, create_article
 
 VARY = "Authorization, X-API-Key"
@@ -168,6 +168,26 @@ async def test_the_openapi_document_describes_conditional_gets(client: httpx.Asy
         "$ref": "#/components/schemas/SingleArticleResponse"
     }
     assert "If-None-Match" in {p["name"].title() for p in operation["parameters"]}
+
+
+async def test_the_tags_document_and_check_if_none_match_as_a_declared_header_does(
+    client: httpx.AsyncClient,
+) -> None:
+    """The tags route reads the header itself (no FastAPI dependency): the same parameter
+    object, and the same 422 for a value over the declared maximum, as the declared one."""
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    declared = paths["/api/articles/{slug}"]["get"]["parameters"]
+    header = next(p for p in declared if p["in"] == "header")
+    assert paths["/api/tags"]["get"]["parameters"] == [header]
+    too_long = '"' + "a" * IF_NONE_MATCH_MAX + '"'
+    for url in ("/api/tags", "/api/articles"):
+        response = await get(client, url, if_none_match=too_long)
+        assert response.status_code == 422
+        assert response.json()["errors"] == {
+            "if-none-match": [f"is too long (maximum is {IF_NONE_MATCH_MAX} characters)"]
+        }
+    fits = '"' + "a" * (IF_NONE_MATCH_MAX - 2) + '"'
+    assert (await get(client, "/api/tags", if_none_match=fits)).status_code == 200
 
 
 def test_none_match_by_weak_comparison() -> None:

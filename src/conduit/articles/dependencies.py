@@ -20,11 +20,10 @@ async def get_article_service(request: Request, session: SessionDep) -> ArticleS
 ArticleServiceDep = Annotated[ArticleService, Depends(get_article_service)]
 
 
-async def get_tag_service(request: Request) -> TagService:
+def tag_service(request: Request) -> TagService:
+    """The tags' service: called by its route itself, not through `Depends` (see the route)."""
     return TagService(get_database(request), request.app.state.cache)
 
-
-TagServiceDep = Annotated[TagService, Depends(get_tag_service)]
 
 # The list's filters and page, read in one step (core/params.py).
 ListingDep = Annotated[

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 from starlette.convertors import StringConvertor, register_url_convertor
 
-from conduit.articles.dependencies import ArticleServiceDep, ListingDep, TagServiceDep
+from conduit.articles.dependencies import ArticleServiceDep, ListingDep, tag_service
 from conduit.articles.schemas import (
     ArticleFilter,
     MultipleArticlesResponse,
@@ -19,7 +19,13 @@ from conduit.articles.schemas import (
 from conduit.articles.service import RESERVED_SLUGS
 from conduit.auth.dependencies import CurrentPrincipal, CurrentViewer, OptionalViewer, needs
 from conduit.core.content import JSON_BODY
-from conduit.core.http_cache import IfNoneMatch, conditional_json, conditional_responses
+from conduit.core.http_cache import (
+    IF_NONE_MATCH_PARAMETER,
+    IfNoneMatch,
+    conditional_json,
+    conditional_responses,
+    if_none_match,
+)
 from conduit.core.openapi import error_responses, link, success
 from conduit.core.pagination import PageDep
 from conduit.core.permissions import Scope
@@ -244,7 +250,11 @@ async def unfavorite(
     operation_id="GetTags",
     response_model=TagsResponse,
     responses={**conditional_responses(), **error_responses(422)},
+    openapi_extra={"parameters": [IF_NONE_MATCH_PARAMETER]},
 )
-async def tags(tags: TagServiceDep, if_none_match: IfNoneMatch = None) -> Response:
-    body = await tags.tags_json()
-    return conditional_json(body, if_none_match, shared=True, vary=False)
+async def tags(request: Request) -> Response:
+    """No FastAPI dependency (the service and the header are read from the request): solving
+    one sub-dependency and one header parameter cost FastAPI 0.16x ~38 µs a request, more
+    than this route's own work on a cache hit (a dictionary lookup)."""
+    body = await tag_service(request).tags_json()
+    return conditional_json(body, if_none_match(request), shared=True, vary=False)
