@@ -175,8 +175,22 @@ def own_handler_only(
         reset_context(token)
 
 
+ODD_FIELDS = [
+    {},  # the JWT in the path, as in _access
+    {"path": '/api/caf\u00e9/"q"\\\t\u2028', "user_id": None, "duration_ms": 0.1 + 0.2},
+    {"path": "/api/tags", "client_ip": "2001:db8::1", "status": 304, "duration_ms": 1e-05},
+    {"path": "/x", "route": "Bearer abcdefghijkl", "method": "OTHER", "user_id": 10**12},
+]
+REQUEST_IDS = ["req-7", "cdt_abcdefghijklmnop", "a" * 32]
+
+
+@pytest.mark.parametrize("changes", ODD_FIELDS)
+@pytest.mark.parametrize("request_id", REQUEST_IDS)
 def test_the_access_line_written_without_a_record_is_the_same_line(
-    own_handler_only: io.StringIO, monkeypatch: pytest.MonkeyPatch
+    own_handler_only: io.StringIO,
+    monkeypatch: pytest.MonkeyPatch,
+    changes: dict[str, object],
+    request_id: str,
 ) -> None:
     made: list[logging.LogRecord] = []
     make_record = logging.Logger.makeRecord
@@ -186,15 +200,21 @@ def test_the_access_line_written_without_a_record_is_the_same_line(
         return record
 
     monkeypatch.setattr(logging.Logger, "makeRecord", counting)
-    fields = _access()
-    with _others_set_aside():
-        structlog.stdlib.get_logger("conduit.access").info("request", **fields)
-        assert len(made) == 1  # structlog's own path makes a record
-        AccessLog().request(request_id="req-7", **fields)  # type: ignore[arg-type]
-        assert len(made) == 1  # the access line did not
+    fields = {**_access(), **changes}
+    token = set_context(RequestContext(request_id=request_id, client_ip="192.0.2.1"))
+    try:
+        with _others_set_aside():
+            structlog.stdlib.get_logger("conduit.access").info("request", **fields)
+            assert len(made) == 1  # structlog's own path makes a record
+            AccessLog().request(request_id=request_id, **fields)  # type: ignore[arg-type]
+            assert len(made) == 1  # the access line did not
+    finally:
+        reset_context(token)
     via_structlog, direct = own_handler_only.getvalue().splitlines()
     assert STAMP.sub("T", direct) == STAMP.sub("T", via_structlog)
     assert JWT not in direct
+    assert "cdt_abcdefghijklmnop" not in direct
+    assert "abcdefghijkl" not in direct or "route" not in changes
 
 
 def test_any_other_handler_or_filter_gets_the_access_record(

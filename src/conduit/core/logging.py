@@ -119,6 +119,10 @@ def add_request_id(_: Any, __: str, event_dict: EventDict) -> EventDict:
     return event_dict
 
 
+# A string as `json.JSONEncoder` (ensure_ascii, the default) writes it.
+_quote: Callable[[str], str] = json.encoder.encode_basestring_ascii
+
+
 @functools.cache
 def _encoder(default: Callable[[Any], Any]) -> json.JSONEncoder:
     return json.JSONEncoder(default=default)
@@ -162,6 +166,8 @@ class _Formatter(structlog.stdlib.ProcessorFormatter):
     it (message, arguments, exception) never reaches the next handler; with nothing to set,
     the event dict's copy is enough. The text is the same."""
 
+    json_lines = False  # set by `formatter`: its processors render JSON lines
+
     def format(self, record: logging.LogRecord) -> str:
         method = getattr(record, "_name", None)  # set, with `_logger`, by wrap_for_formatter
         if (
@@ -203,25 +209,32 @@ class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
             return False
         try:
             text = formatter.render_event(logger, method, event)
-            if text is None:
-                return False
+        except Exception:  # the record's own path then reports it, as for any line
+            return False
+        return text is not None and self.write_text(text)
+
+    def write_text(self, text: str) -> bool:
+        """Write one rendered line, as `emit` does; False if that failed."""
+        try:
             with self.lock:  # type: ignore[union-attr]
                 self.stream.write(text + self.terminator)
                 self.stream.flush()
-        except Exception:  # the record's own path then reports it, as for any line
+        except Exception:
             return False
         return True
 
 
 def formatter(json_lines: bool) -> logging.Formatter:
     """A stdlib formatter rendering any record the way our own log lines look."""
-    return _Formatter(
+    made = _Formatter(
         foreign_pre_chain=[*_shared_processors(), structlog.stdlib.ExtraAdder()],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             *_renderer(json_lines),
         ],
     )
+    made.json_lines = json_lines
+    return made
 
 
 def configure_logging(settings: Settings) -> None:
@@ -289,6 +302,21 @@ class AccessLog:
         logger = self.logger
         if not logger.isEnabledFor(logging.INFO):
             return
+        handler = self._sole_handler()
+        if (
+            handler is not None
+            and isinstance(handler.formatter, _Formatter)
+            and handler.formatter.json_lines
+            and type(status) is int
+            and type(duration_ms) is float
+            and (user_id is None or type(user_id) is int)
+        ):
+            stamp = self._stamp(logger, "info", {})["timestamp"]
+            line = self._json_line(
+                method, route, path, status, duration_ms, user_id, client_ip, request_id, stamp
+            )
+            if handler.write_text(line):
+                return
         event = {
             "method": method,
             "route": route,
@@ -303,12 +331,39 @@ class AccessLog:
             "logger": self.name,
         }
         self._stamp(logger, "info", event)
-        handler = self._sole_handler()
         if handler is not None and handler.write_event(logger, "info", dict(event)):
             return
         marks = {"_logger": logger, "_name": "info"}  # as wrap_for_formatter marks them
         logger.handle(
             logger.makeRecord(self.name, logging.INFO, "", 0, event, (), None, None, marks)
+        )
+
+    def _json_line(
+        self,
+        method: str,
+        route: str,
+        path: str,
+        status: int,
+        duration_ms: float,
+        user_id: int | None,
+        client_ip: str,
+        request_id: str,
+        stamp: str,
+    ) -> str:
+        """The JSON line our formatter renders for this event (same keys, order, separators,
+        escapes and scrubbing; tests/core/test_logging.py compares), built directly: the
+        access line is the one line every request writes. Field names hold no secret; the
+        constant values hold none either; the others are scrubbed as `scrub_secrets` would."""
+        texts = (method, route, path, client_ip, request_id)
+        if _may_hold_secret("\0".join(texts)):
+            method, route, path, client_ip, request_id = (scrub_text(text) for text in texts)
+        user = "null" if user_id is None else int.__repr__(user_id)
+        return (
+            f'{{"method": {_quote(method)}, "route": {_quote(route)}, "path": {_quote(path)}, '
+            f'"status": {int.__repr__(status)}, "duration_ms": {float.__repr__(duration_ms)}, '
+            f'"user_id": {user}, "client_ip": {_quote(client_ip)}, "event": "request", '
+            f'"request_id": {_quote(request_id)}, "level": "info", '
+            f'"logger": {_quote(self.name)}, "timestamp": {_quote(stamp)}}}'
         )
 
     def _sole_handler(self) -> _Handler | None:
