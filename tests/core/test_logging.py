@@ -10,6 +10,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 import structlog
@@ -18,6 +19,7 @@ from conduit.core.config import Settings
 from conduit.core.context import RequestContext, reset_context, set_context
 from conduit.core.logging import (
     AccessLog,
+    UTCStamp,
     configure_logging,
     formatter,
     scrub_secrets,
@@ -74,6 +76,34 @@ def _access(user_id: int | None = 3) -> dict[str, object]:
         "user_id": user_id,
         "client_ip": "192.0.2.1",
     }
+
+
+@pytest.mark.parametrize(
+    "nanos",
+    [
+        1_795_000_000_123_456_789,  # a fraction
+        1_795_000_000_000_000_000,  # a whole second: no fraction, as isoformat
+        1_795_000_000_000_000_999,  # under a microsecond: truncated, as datetime.now
+        1_795_000_001_000_001_000,  # the next second: the cached part moves on
+        1_798_761_599_999_999_999,  # the last microsecond of 2026
+        1_798_761_600_000_000_000,  # midnight, New Year
+    ],
+)
+def test_the_timestamp_is_the_one_structlog_writes(nanos: int) -> None:
+    stamp = UTCStamp(clock=lambda: nanos)
+    second, rest = divmod(nanos, 1_000_000_000)
+    moment = datetime.fromtimestamp(second, UTC).replace(microsecond=rest // 1000)
+    expected = moment.isoformat().replace("+00:00", "Z")  # structlog's iso, UTC stamper
+    assert stamp() == expected
+    assert stamp() == expected  # from the cached second
+
+
+def test_the_timestamp_follows_the_clock() -> None:
+    clock = iter([1_795_000_000_500_000_000, 1_795_000_000_900_000_000, 1_795_003_600_0])
+    stamp = UTCStamp(clock=lambda: next(clock))
+    assert [stamp(), stamp()] == ["2026-11-18T11:06:40.500000Z", "2026-11-18T11:06:40.900000Z"]
+    assert stamp() == "1970-01-01T00:00:17.950036Z"  # any second, even backwards
+    assert STAMP.fullmatch(UTCStamp()())
 
 
 def test_scrub_text_masks_every_kind_of_secret() -> None:

@@ -19,6 +19,7 @@ import json
 import logging
 import re
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -274,6 +275,26 @@ def get_logger(name: str) -> Any:
     return structlog.stdlib.get_logger(name)
 
 
+class UTCStamp:
+    """Now, as structlog's `TimeStamper(fmt="iso", utc=True)` writes it
+    (`2026-11-23T17:00:00.123456Z`, the fraction left out at a whole second, as `isoformat`
+    does; microseconds truncated, as `datetime.now` does), with the part up to the second
+    formatted once a second: ~1 µs a line instead of ~5 (a `datetime` built and formatted)."""
+
+    def __init__(self, clock: Callable[[], int] = time.time_ns) -> None:
+        self._clock = clock
+        self._second: tuple[int, str] = (-1, "")  # replaced whole: no torn read
+
+    def __call__(self) -> str:
+        second, nanos = divmod(self._clock(), 1_000_000_000)
+        cached = self._second
+        if cached[0] != second:
+            cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+            self._second = cached
+        micros = nanos // 1000
+        return f"{cached[1]}.{micros:06d}Z" if micros else f"{cached[1]}Z"
+
+
 class AccessLog:
     """The access line: `conduit.access`, level info, event "request".
 
@@ -285,7 +306,7 @@ class AccessLog:
     def __init__(self, name: str = ACCESS_LOGGER) -> None:
         self.name = name
         self.logger = logging.getLogger(name)
-        self._stamp = structlog.processors.TimeStamper(fmt="iso", utc=True)
+        self._stamp = UTCStamp()
 
     def request(
         self,
@@ -311,7 +332,7 @@ class AccessLog:
             and type(duration_ms) is float
             and (user_id is None or type(user_id) is int)
         ):
-            stamp = self._stamp(logger, "info", {})["timestamp"]
+            stamp = self._stamp()
             line = self._json_line(
                 method, route, path, status, duration_ms, user_id, client_ip, request_id, stamp
             )
@@ -329,8 +350,8 @@ class AccessLog:
             "request_id": request_id,
             "level": "info",
             "logger": self.name,
+            "timestamp": self._stamp(),
         }
-        self._stamp(logger, "info", event)
         if handler is not None and handler.write_event(logger, "info", dict(event)):
             return
         marks = {"_logger": logger, "_name": "info"}  # as wrap_for_formatter marks them
