@@ -13,6 +13,7 @@ one (`documented_parameters`).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
@@ -72,6 +73,29 @@ def dependency_calls(dependant: Dependant) -> Iterator[Any]:
     for dependency in dependant.dependencies:
         yield dependency.call
         yield from dependency_calls(dependency)
+
+
+def takes_only_the_request(dependant: Dependant) -> bool:
+    """Whether an endpoint takes the request and nothing else FastAPI would solve for it: no
+    parameter, body, dependency or other injected object, and one argument in its
+    signature (so that a kind of injection this check does not know of is not missed)."""
+    call = dependant.call
+    return (
+        call is not None
+        and dependant.request_param_name is not None
+        and not dependant.path_params
+        and not dependant.query_params
+        and not dependant.header_params
+        and not dependant.cookie_params
+        and not dependant.body_params
+        and not dependant.dependencies
+        and dependant.websocket_param_name is None
+        and dependant.http_connection_param_name is None
+        and dependant.response_param_name is None
+        and dependant.background_tasks_param_name is None
+        and dependant.security_scopes_param_name is None
+        and len(inspect.signature(call).parameters) == 1
+    )
 
 
 def documented_parameters(dependant: Dependant) -> list[dict[str, Any]]:
