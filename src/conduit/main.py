@@ -12,9 +12,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.telemetry import TelemetryConfig
 
 from conduit import __version__
 from conduit.api import mount_api
+from conduit.articles.service import TagService
 from conduit.auth.identity import IdentityResolver
 from conduit.core.cache import create_cache
 from conduit.core.clientip import ClientIP
@@ -46,6 +48,10 @@ token returned by registration or login, or `X-API-Key: <key>`. Every error has 
 `{"errors": {"<field or resource>": ["<message>"]}, "request_id": "..."}`; quote the
 `request_id` (also in the `X-Request-ID` header) when reporting a problem.
 """
+
+# FastAPI's native OpenTelemetry off (OTEL_ENABLED=false, the default): no tracing, metrics
+# or logs, and no per-request look for a configured provider.
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 async def _close_quietly(name: str, closing: Coroutine[Any, Any, None]) -> None:
@@ -115,11 +121,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # One URL per resource: no 307 to the path with(out) a trailing slash, whose
         # absolute Location would be built from the request's (forgeable) Host header.
         redirect_slashes=False,
+        telemetry=None if settings.otel_enabled else NO_TELEMETRY,
     )
     app.state.settings = settings
     app.state.db = Database(settings)
     app.state.redis = create_redis(settings)
     app.state.cache = create_cache(settings, app.state.redis)  # one Redis pool for all
+    app.state.tags = TagService(app.state.db, app.state.cache)
     app.state.passwords = PasswordHasher(settings)
     app.state.tokens = TokenCodec(settings)  # remembers the tokens it verified
     app.state.accounts = AccountProtection(settings, app.state.redis)

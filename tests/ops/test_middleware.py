@@ -318,3 +318,23 @@ async def test_an_unhandled_error_is_a_500_logged_once_with_its_request_id(
     line = json.loads(log_formatter(json_lines=True).format(crashes[0]))
     assert line["request_id"] == "crash-1"
     assert "RuntimeError" in line["exception"]
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+async def test_fastapis_opentelemetry_looks_for_a_provider_only_when_enabled(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, enabled: bool
+) -> None:
+    from opentelemetry import trace
+
+    asked: list[bool] = []
+    real = trace.get_tracer_provider
+
+    def recording() -> Any:
+        asked.append(True)
+        return real()
+
+    monkeypatch.setattr(trace, "get_tracer_provider", recording)
+    app, client = await _client_for(settings.model_copy(update={"otel_enabled": enabled}))
+    async with app.router.lifespan_context(app), client:
+        assert (await client.get("/api/tags")).status_code == 200
+    assert bool(asked) is enabled

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from conduit.articles.schemas import ArticleFilter, ArticleListQuery
 from conduit.articles.service import ArticleService, TagService
-from conduit.core.db import SessionDep, get_database
+from conduit.core.db import SessionDep
 from conduit.core.pagination import Page
 from conduit.core.params import QueryParameters
 
@@ -21,8 +21,10 @@ ArticleServiceDep = Annotated[ArticleService, Depends(get_article_service)]
 
 
 def tag_service(request: Request) -> TagService:
-    """The tags' service: called by its route itself, not through `Depends` (see the route)."""
-    return TagService(get_database(request), request.app.state.cache)
+    """The tags' service, one per application (it holds only the database and the cache):
+    called by its route itself, not through `Depends` (see the route)."""
+    service: TagService = request.app.state.tags
+    return service
 
 
 # The list's filters and page, read in one step (core/params.py).

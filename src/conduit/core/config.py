@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool | None = None  # None: JSON lines in production, console output otherwise
     access_log: bool = True  # one line per request
+    # FastAPI's native OpenTelemetry, on the global providers; off, no request asks whether
+    # a provider is configured (three environment lookups and a few calls, ~20 µs).
+    otel_enabled: bool = False
     metrics_token: SecretStr | None = None  # when set, /metrics needs `Bearer <token>`
     ready_timeout: float = Field(default=2.0, gt=0)  # seconds per readiness check
 
