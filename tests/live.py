@@ -26,10 +26,18 @@ SECRET = "live-servers-share-this-secret-key-for-tokens"
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A port nothing listens on now, for a server started next. The port is released before
+    that server binds it, so under pytest-xdist each worker keeps to the ports whose residue
+    modulo the worker count is its own index: two workers never pick the same one (else one
+    test's server could fail to bind while its client talks to another test's)."""
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port % count == index:
+            return port
 
 
 @dataclass

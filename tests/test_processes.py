@@ -5,7 +5,6 @@ without it)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,13 +18,7 @@ from alembic import command
 
 from conduit.cli import alembic_config
 from tests.conftest import PASSWORD
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.live import free_port
 
 
 @pytest.fixture
@@ -46,7 +39,7 @@ def servers(tmp_path: Path) -> Iterator[list[str]]:
     urls, processes = [], []
     try:
         for _ in range(2):
-            port = _free_port()
+            port = free_port()
             processes.append(
                 subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
                     [
@@ -108,3 +101,11 @@ def test_login_throttling_across_processes(servers: list[str]) -> None:
     expected = 429 if os.environ.get("REDIS_URL") else 200  # shared only through Redis
     assert httpx.post(f"{second}/api/users/login", json=right).status_code == expected
     assert httpx.post(f"{first}/api/users/login", json=right).status_code == 429
+
+
+def test_free_ports_of_parallel_workers_never_meet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under pytest-xdist, worker i of n only hands out ports p with p % n == i."""
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "3")
+    for index in range(3):
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", f"gw{index}")
+        assert {free_port() % 3 for _ in range(20)} == {index}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -28,6 +27,7 @@ from conduit.core.db import Database, utcnow
 from conduit.main import create_app
 from conduit.outbox.service import OutboxDeliverer
 from tests.conftest import PASSWORD, auth, error_body, register
+from tests.live import free_port
 
 FRONT = "https://front.example"
 INVALID = {"errors": {"token": ["is invalid or expired"]}}
@@ -53,9 +53,7 @@ class Smtp:
     """An aiosmtpd server on a fixed free port that can be stopped and started again."""
 
     def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port: int = probe.getsockname()[1]
+        self.port = free_port()
         self.inbox = Collector()
         self._controller: Controller | None = None
 
