@@ -8,7 +8,9 @@ Redis). `extra_env` overrides anything, e.g. {"RATE_LIMIT_ANON": "5/minute"}.
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -25,19 +27,31 @@ CONDUIT = str(Path(sys.executable).with_name("conduit"))
 SECRET = "live-servers-share-this-secret-key-for-tokens"
 
 
+# Ports for the servers the tests start: below Linux's ephemeral range (32768-60999), where
+# the kernel puts every outgoing connection's local port and every bind to port 0.
+TEST_PORTS = range(20000, 32768)
+_handed_out = itertools.count(random.randrange(len(TEST_PORTS)))
+
+
 def free_port() -> int:
-    """A port nothing listens on now, for a server started next. The port is released before
-    that server binds it, so under pytest-xdist each worker keeps to the ports whose residue
-    modulo the worker count is its own index: two workers never pick the same one (else one
-    test's server could fail to bind while its client talks to another test's)."""
+    """A port nothing listens on now, for a server started next.
+
+    The port is released before that server binds it, so it must not be handed to anyone
+    else meanwhile: each pytest-xdist worker takes its own share of `TEST_PORTS` (every
+    n-th port, from its index), and goes through it in turn, so two workers never pick the
+    same port and one worker picks a port again only after thousands of others. (Not a
+    bind to port 0: Linux gives those odd ports only, and gives the same one back at once.)"""
     count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    ours = TEST_PORTS[index::count]
     while True:
+        port = ours[next(_handed_out) % len(ours)]
         with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port: int = sock.getsockname()[1]
-        if port % count == index:
-            return port
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use
+        return port
 
 
 @dataclass

@@ -4,7 +4,9 @@ without it)."""
 
 from __future__ import annotations
 
+import itertools
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -17,8 +19,9 @@ import pytest
 from alembic import command
 
 from conduit.cli import alembic_config
+from tests import live
 from tests.conftest import PASSWORD
-from tests.live import free_port
+from tests.live import TEST_PORTS, free_port
 
 
 @pytest.fixture
@@ -104,8 +107,30 @@ def test_login_throttling_across_processes(servers: list[str]) -> None:
 
 
 def test_free_ports_of_parallel_workers_never_meet(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Under pytest-xdist, worker i of n only hands out ports p with p % n == i."""
-    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "3")
-    for index in range(3):
-        monkeypatch.setenv("PYTEST_XDIST_WORKER", f"gw{index}")
-        assert {free_port() % 3 for _ in range(20)} == {index}
+    """Under pytest-xdist, the workers hand out ports from TEST_PORTS, each one free, none
+    twice in a row and none that another worker hands out (two workers included: Linux
+    gives a bind to port 0 odd ports only)."""
+    for count in (1, 2, 3):
+        monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", str(count))
+        taken: set[int] = set()
+        for index in range(count):
+            monkeypatch.setenv("PYTEST_XDIST_WORKER", f"gw{index}")
+            # each worker is a process of its own: the same start would be the worst case
+            monkeypatch.setattr(live, "_handed_out", itertools.count(0))
+            ports = {free_port() for _ in range(50)}
+            assert len(ports) == 50
+            assert ports <= set(TEST_PORTS)
+            assert not ports & taken
+            taken |= ports
+
+
+def test_free_port_skips_a_port_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    busy = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", busy))
+        taken.listen()
+        # the next port handed out would be the busy one
+        monkeypatch.setattr(live, "_handed_out", itertools.count(busy - TEST_PORTS.start))
+        assert free_port() != busy
