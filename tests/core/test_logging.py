@@ -22,9 +22,8 @@ from conduit.core.logging import (
     UTCStamp,
     configure_logging,
     formatter,
-    scrub_secrets,
-    scrub_text,
 )
+from conduit.core.scrubbing import scrub_secrets, scrub_text
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT[0-9:.]+Z")
