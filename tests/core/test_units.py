@@ -6,16 +6,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.core.db import Database, SessionRoute, _request_session
-from conduit.core.params import dependency_calls
+from conduit.core.db import (
+    Database,
+    SessionRoute,
+    request_session,
+    takes_session,
+    takes_the_session,
+)
 
 ARTICLE = {"article": {"title": "Units", "description": "d", "body": "b", "tagList": ["u"]}}
 
@@ -40,8 +45,7 @@ def test_every_api_route_that_takes_the_session_is_a_unit_of_work(app: FastAPI) 
     takes_session = [
         route
         for route in app.router.routes
-        if isinstance(route, APIRoute)
-        and any(call is _request_session for call in dependency_calls(route.dependant))
+        if isinstance(route, APIRoute) and takes_the_session(route.dependant)
     ]
     assert len(takes_session) > 40  # both mounts
     assert all(isinstance(route, SessionRoute) for route in takes_session)
@@ -54,9 +58,11 @@ async def test_one_session_per_request_and_none_for_a_cached_read(
     assert (await client.post("/api/articles", json=ARTICLE, headers=auth)).status_code == 201
     assert opened == [True]  # a write: one session, writing
 
-    opened.clear()
-    assert (await client.get("/api/articles", headers=auth)).status_code == 200
-    assert opened == [False]  # a read: one session, reading
+    slug = (await client.get("/api/articles", headers=auth)).json()["articles"][0]["slug"]
+    for path in ("/api/articles", f"/api/articles/{slug}", "/api/articles/feed"):
+        opened.clear()
+        assert (await client.get(path, headers=auth)).status_code == 200
+        assert opened == [False], path  # a read: one session, reading
 
     opened.clear()
     first = await client.get("/api/tags")
@@ -86,3 +92,29 @@ async def test_a_failed_commit_reaches_the_client_as_an_error(
 
     listed = await client.get("/api/articles", headers=auth)
     assert listed.json()["articlesCount"] == 0  # rolled back, not half-kept
+
+
+@takes_session
+async def _marked(request: Request) -> AsyncSession:
+    return request_session(request)
+
+
+async def test_a_dependency_marked_takes_session_puts_its_route_in_a_unit_of_work(
+    app: FastAPI, client: httpx.AsyncClient, opened: list[bool]
+) -> None:
+    """A dependency may read the session from the request itself (`request_session`) rather
+    than through `SessionDep`; marked, its route still opens exactly one session."""
+    sessions: list[AsyncSession] = []
+
+    async def endpoint(session: Annotated[AsyncSession, Depends(_marked)]) -> dict[str, int]:
+        sessions.append(session)
+        return {"sessions": len(sessions)}
+
+    for method in ("GET", "POST"):
+        app.router.add_api_route(
+            "/units/marked", endpoint, methods=[method], route_class_override=SessionRoute
+        )
+    assert (await client.get("/units/marked")).json() == {"sessions": 1}
+    assert (await client.post("/units/marked")).json() == {"sessions": 2}
+    assert opened == [False, True]
+    assert sessions[0] is not sessions[1]

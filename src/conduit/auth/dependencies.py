@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conduit.auth.email import EmailFlows, ResetRequests
 from conduit.auth.schemas import SignedInUser, Viewer
 from conduit.auth.service import AuthService
-from conduit.core.db import SessionDep
+from conduit.core.db import SessionDep, request_session, takes_session
 from conduit.core.errors import Forbidden, Unauthorized
 from conduit.core.params import dependency_calls
 from conduit.core.permissions import Actor, Permission, Role, Scope
@@ -47,8 +47,13 @@ oauth2_password = OAuth2PasswordBearer(
 )
 
 
-async def get_auth_service(request: Request, session: SessionDep) -> AuthService:
-    return AuthService(session, request.app.state.tokens)
+def _auth_service(request: Request) -> AuthService:
+    return AuthService(request_session(request), request.app.state.tokens)  # holds no state
+
+
+@takes_session
+async def get_auth_service(request: Request) -> AuthService:
+    return _auth_service(request)
 
 
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
@@ -116,15 +121,16 @@ def _credentials(request: Request) -> tuple[str | None, str | None]:
     return (_parse(header) if header else None), (api_key or None)
 
 
-async def _optional_principal(request: Request, auth: AuthServiceDep) -> Principal | None:
+@takes_session
+async def _optional_principal(request: Request) -> Principal | None:
     """The caller, if credentials came."""
     token, api_key = _credentials(request)
     if api_key:
-        by_key = await auth.authenticate_key(api_key)
+        by_key = await _auth_service(request).authenticate_key(api_key)
         return Principal(user=by_key.user, scopes=by_key.scopes)
     if token is None:
         return None
-    found = await auth.authenticate(token)
+    found = await _auth_service(request).authenticate(token)
     return Principal(user=found.user, token=token, session_id=found.session_id)
 
 
@@ -144,22 +150,25 @@ async def _confirmed() -> bool:
     return True
 
 
-async def _optional_viewer(request: Request, auth: AuthServiceDep) -> Viewer | None:
+@takes_session
+async def _optional_viewer(request: Request) -> Viewer | None:
     """The caller of a read that confirms an access token's session in its own statement
     (see `Viewer`): the same answers as `OptionalPrincipal`, one round trip fewer."""
     token, api_key = _credentials(request)
     if api_key:
-        by_key = await auth.authenticate_key(api_key)
+        by_key = await _auth_service(request).authenticate_key(api_key)
         return Viewer(by_key.user.id, None, _confirmed)
     if token is None:
         return None
+    auth = _auth_service(request)
     user_id, session_id = auth.claims(token)
     return Viewer(user_id, session_id, partial(auth.is_live, user_id, session_id))
 
 
-async def _required_viewer(
-    viewer: Annotated[Viewer | None, Depends(_optional_viewer)],
-) -> Viewer:
+@takes_session
+async def _required_viewer(request: Request) -> Viewer:
+    """`_optional_viewer` called, not depended on: one level of FastAPI's solver fewer."""
+    viewer = await _optional_viewer(request)
     if viewer is None:
         raise Unauthorized("token", "is missing")
     return viewer
@@ -180,7 +189,7 @@ def auth_is_optional(dependant: Dependant) -> bool:
 
 def uses_principal(dependant: Dependant) -> bool:
     """Whether a route reads the caller (required or optional)."""
-    return not _OPTIONAL.isdisjoint(dependency_calls(dependant))
+    return not (_OPTIONAL | _REQUIRED).isdisjoint(dependency_calls(dependant))
 
 
 # What the document shows for a route that reads the caller: any one of the schemes, in

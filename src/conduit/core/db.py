@@ -7,9 +7,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeAlias, cast
+from typing import Annotated, Any, TypeAlias, TypeVar, cast
 
 from fastapi import Depends, Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.telemetry import get_telemetry_data
 from sqlalchemy import DateTime, MetaData, Row, Select, event
@@ -256,23 +257,47 @@ def get_database(request: Request) -> Database:
 _SESSION = "conduit.session"  # the scope key of a request's session
 
 
-async def _request_session(request: Request) -> AsyncSession:
-    """The session its route opened for this request (`SessionRoute`)."""
+def request_session(request: Request) -> AsyncSession:
+    """The session its route opened for this request (`SessionRoute`). A dependency that
+    reads it this way, rather than through `SessionDep`, is marked `@takes_session`."""
     session = request.scope.get(_SESSION)
     if session is None:
         raise RuntimeError(f"{request.url.path}: sessions are given to SessionRoute routes only")
     return cast(AsyncSession, session)
 
 
+async def _request_session(request: Request) -> AsyncSession:
+    return request_session(request)
+
+
 SessionDep = Annotated[AsyncSession, Depends(_request_session)]
+
+# The dependencies that take the request's session: a route that depends on any of them,
+# however deep, runs in a unit of work (`SessionRoute`).
+_SESSION_TAKERS: set[Callable[..., Any]] = {_request_session}
+_Call = TypeVar("_Call", bound=Callable[..., Any])
+
+
+def takes_session(call: _Call) -> _Call:
+    """Marks a dependency that reads the session with `request_session(request)` itself.
+    FastAPI solves each dependency of a route on every request, a sub-dependency as one
+    more level of its solver: on the hot reads, the services' dependencies take only the
+    request (~20 µs a level, in-process, for a signed-in article)."""
+    _SESSION_TAKERS.add(call)
+    return call
+
+
+def takes_the_session(dependant: Dependant) -> bool:
+    """Whether anything a route depends on, however deep, takes the request's session."""
+    return any(call in _SESSION_TAKERS for call in dependency_calls(dependant))
 
 
 class SessionRoute(APIRoute):
     """An API route that runs each request in one unit of work, when anything it depends on
-    takes the session (`SessionDep`): opened before the dependencies are solved, committed
-    once the endpoint has returned and its response is rendered, but before it is sent (a
-    failed commit reaches the client as an error, never as a success), rolled back when
-    anything raises (`Database.session`).
+    takes the session (`SessionDep`, or a dependency marked `@takes_session`): opened
+    before the dependencies are solved, committed once the endpoint has returned and its
+    response is rendered, but before it is sent (a failed commit reaches the client as an
+    error, never as a success), rolled back when anything raises (`Database.session`).
 
     This is what a `yield` dependency with `scope="function"` does, without FastAPI's
     machinery around one (an exit stack, two context managers and a shielded cancel scope
@@ -285,7 +310,7 @@ class SessionRoute(APIRoute):
         handler = super().get_route_handler()
         if takes_only_the_request(self.dependant) and inspect.iscoroutinefunction(self.endpoint):
             return _called_directly(self.endpoint, handler)
-        if not any(call is _request_session for call in dependency_calls(self.dependant)):
+        if not takes_the_session(self.dependant):
             return handler
 
         async def in_unit_of_work(request: Request) -> Response:
