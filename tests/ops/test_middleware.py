@@ -40,7 +40,20 @@ async def test_a_sane_request_id_is_echoed(client: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["", "has space", "<script>", "x" * 129, "new\\nline", "é-accent"], ids=repr
+    "bad",
+    [
+        "",
+        "has space",
+        "<script>",
+        "x" * 129,
+        "new\\nline",
+        "é-accent",
+        "../../etc/passwd",
+        "a/b",
+        "..",
+        "v1..2",
+    ],
+    ids=repr,
 )
 async def test_an_insane_request_id_is_replaced(client: httpx.AsyncClient, bad: str) -> None:
     headers = [("X-Request-ID", bad.encode("utf-8"))]

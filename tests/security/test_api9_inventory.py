@@ -202,8 +202,6 @@ UNKNOWN_PATHS = [
     "/api/users/me",
     "/api/auth/login",
     "/api/auth/register",
-    "/api/user/",
-    "/api/articles/",
     "/api//user",
     "/.env",
     "/.git/config",
