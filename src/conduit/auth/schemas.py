@@ -57,9 +57,14 @@ class TokenResponse(BaseModel):
     expires_in: int = Field(description="Seconds until the access token expires.")
 
 
+# Above the length of every token the server issues (an access token, a JWT, included), so
+# that a token of the wrong kind is answered as a wrong token rather than as malformed input.
+TOKEN_MAX = 4096
+
+
 class RefreshRequest(BaseModel):
     refresh_token: Annotated[
-        str, StringConstraints(min_length=1, max_length=256), AfterValidator(clean_text), TEXT
+        str, StringConstraints(min_length=1, max_length=TOKEN_MAX), AfterValidator(clean_text), TEXT
     ]
 
 
@@ -106,8 +111,8 @@ class ApiKeyPage(BaseModel):
 
 MailToken = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=256),
-    raw_max_length(256),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=TOKEN_MAX),
+    raw_max_length(TOKEN_MAX),
     AfterValidator(clean_text),
     FILLED,
     Field(description="The `token` query parameter of the link in the mail."),

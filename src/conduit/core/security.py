@@ -17,6 +17,7 @@ import hmac
 import logging
 import math
 import os
+import secrets
 import sys
 import threading
 import time
@@ -181,7 +182,8 @@ class TokenCodec:
         self._key = settings.secret_key
         self._algorithm = settings.jwt_algorithm
         self._ttl = timedelta(seconds=settings.access_token_ttl)
-        self.refresh_ttl = timedelta(seconds=settings.refresh_token_ttl)
+        self.refresh_ttl = timedelta(seconds=settings.refresh_token_ttl)  # a session's life
+        self.idle_ttl = timedelta(seconds=settings.session_idle_ttl)
         # token -> its claims, once verified: a signed-in client sends the same token on
         # every request (and the middleware reads it too), and verifying it (base64, HMAC,
         # JSON, PyJWT's checks) costs more than the request's SQL. A remembered token is
@@ -197,16 +199,27 @@ class TokenCodec:
     def ttl_seconds(self) -> int:
         return int(self._ttl.total_seconds())
 
-    def encode(self, subject: str, session_id: str, *, now: datetime | None = None) -> str:
+    def encode(
+        self,
+        subject: str,
+        session_id: str,
+        *,
+        now: datetime | None = None,
+        expires_at: datetime | None = None,
+    ) -> str:
+        """An access token for the session; it expires after the access-token lifetime
+        unless `expires_at` says when (a session token: see `AuthService.start_session`)."""
         issued = now or datetime.now(UTC)
         payload: dict[str, Any] = {
             "sub": subject,
             "sid": session_id,
             "iat": issued,
             "nbf": issued,
-            "exp": issued + self._ttl,
+            "exp": expires_at or issued + self._ttl,
             "iss": TOKEN_ISSUER,
             "typ": "access",
+            # Unique per token (RFC 9068, 2.2): two tokens issued in the same second differ.
+            "jti": secrets.token_urlsafe(16),
         }
         return jwt.encode(payload, self._key, algorithm=self._algorithm)
 
