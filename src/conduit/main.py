@@ -17,6 +17,7 @@ from fastapi.telemetry import TelemetryConfig
 from conduit import __version__
 from conduit.api import mount_api
 from conduit.articles.service import TagService
+from conduit.auth.activity import SessionActivity
 from conduit.auth.identity import IdentityResolver
 from conduit.core.cache import create_cache
 from conduit.core.clientip import ClientIP
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.tags = TagService(app.state.db, app.state.cache)
     app.state.passwords = PasswordHasher(settings)
     app.state.tokens = TokenCodec(settings)  # remembers the tokens it verified
+    app.state.activity = SessionActivity(app.state.db, app.state.tokens.idle_ttl)
     app.state.accounts = AccountProtection(settings, app.state.redis)
     app.state.deliverer = OutboxDeliverer(app.state.db, transport_for(settings), settings)
 

@@ -63,7 +63,8 @@ async def test_token_is_an_hs256_jwt_with_standard_claims(
     assert {"sub", "iat", "exp"} <= set(claims)
     assert isinstance(claims["sub"], str)
     assert claims["sub"].isdigit()
-    assert claims["exp"] - claims["iat"] == settings.access_token_ttl
+    # A RealWorld client has no refresh: its token lasts as long as its session may.
+    assert claims["exp"] - claims["iat"] == settings.refresh_token_ttl
     now = datetime.now(UTC).timestamp()
     assert claims["iat"] <= now + 5
     assert claims["exp"] > now
@@ -284,3 +285,23 @@ def test_a_remembered_token_still_expires(
     for _ in range(2):
         with pytest.raises(InvalidToken):
             codec.decode(forged)
+
+
+# --- a token of the wrong kind is a wrong token, not malformed input -------------------
+
+
+async def test_an_access_token_sent_where_another_kind_is_expected_is_refused_as_such(
+    client: httpx.AsyncClient,
+) -> None:
+    access_token = await register(client, "alice")
+
+    refreshed = await client.post("/api/auth/refresh", json={"refresh_token": access_token})
+    assert refreshed.status_code == 401, refreshed.text
+    assert refreshed.json()["errors"] == {"refresh_token": ["is invalid"]}
+    for path, body in (
+        ("/api/auth/verify-email/confirm", {"token": access_token}),
+        ("/api/auth/password-reset/confirm", {"token": access_token, "password": PASSWORD * 2}),
+    ):
+        response = await client.post(path, json=body)
+        assert response.status_code == 400, (path, response.text)
+        assert list(response.json()["errors"]) == ["token"], path

@@ -48,7 +48,8 @@ oauth2_password = OAuth2PasswordBearer(
 
 
 def _auth_service(request: Request) -> AuthService:
-    return AuthService(request_session(request), request.app.state.tokens)  # holds no state
+    state = request.app.state
+    return AuthService(request_session(request), state.tokens, state.activity)
 
 
 @takes_session

@@ -20,23 +20,28 @@ class AuthSession(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # absolute
+    # Moved forward while the session is used (`auth.activity.SessionActivity`).
+    idle_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 def live_session() -> ColumnElement[bool]:
     """What makes an access token usable, on the sessions and users tables: its session
-    (`:session_id`) is its user's (`:viewer_id`), neither revoked nor expired at `:now`, and
-    the user is active. The one rule for the token check (auth.repository) and for the
-    reads that make that check in their own statement (articles.statements)."""
+    (`:session_id`) is its user's (`:viewer_id`), neither revoked nor expired (absolutely
+    or for idleness) at `:now`, and the user is active. The one rule for the token check
+    (auth.repository) and for the reads that make that check in their own statement
+    (articles.statements)."""
     sessions, users = AuthSession.__table__, User.__table__
+    now = bindparam("now", type_=UTCDateTime)
     return and_(
         sessions.c.id == bindparam("session_id", type_=String),
         sessions.c.user_id == bindparam("viewer_id", type_=Integer),
         users.c.id == sessions.c.user_id,
         users.c.active == true(),
         sessions.c.revoked_at.is_(None),
-        sessions.c.expires_at > bindparam("now", type_=UTCDateTime),
+        sessions.c.expires_at > now,
+        sessions.c.idle_expires_at > now,
     )
 
 

@@ -64,6 +64,18 @@ class AuthRepository:
         row = (await self.session.execute(stmt)).first()
         return None if row is None else (row[0], row[1], bool(row[2]))
 
+    async def extend_idle(self, session_id: str, idle_expires_at: datetime) -> None:
+        """Move a live session's idle expiry forward (never back)."""
+        await self.session.execute(
+            update(AuthSession)
+            .where(
+                AuthSession.id == session_id,
+                AuthSession.revoked_at.is_(None),
+                AuthSession.idle_expires_at < idle_expires_at,
+            )
+            .values(idle_expires_at=idle_expires_at)
+        )
+
     async def revoke_session(self, session_id: str, now: datetime) -> None:
         await self.session.execute(
             update(AuthSession)

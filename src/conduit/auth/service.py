@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conduit.auth.activity import SessionActivity
 from conduit.auth.models import ApiKey, AuthSession
 from conduit.auth.repository import AuthRepository
 from conduit.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead, SignedInUser
@@ -45,9 +46,12 @@ def _hash(refresh_token: str) -> str:
 
 
 class AuthService:
-    def __init__(self, session: AsyncSession, tokens: TokenCodec) -> None:
+    def __init__(
+        self, session: AsyncSession, tokens: TokenCodec, activity: SessionActivity | None = None
+    ) -> None:
         self.repo = AuthRepository(session)
         self.tokens = tokens
+        self.activity = activity  # records each use of a session (None: not recorded)
 
     def _pair(self, user_id: int, session_id: str, refresh_token: str) -> TokenPair:
         return TokenPair(
@@ -56,15 +60,31 @@ class AuthService:
             expires_in=self.tokens.ttl_seconds,
         )
 
-    async def start_session(self, user: User) -> TokenPair:
-        """A new server-side session for a user who has just proved who they are."""
+    async def start_session(self, user: User, *, session_token: bool = False) -> TokenPair:
+        """A new server-side session for a user who has just proved who they are.
+
+        `session_token`: the access token lasts as long as the session may (RealWorld
+        clients have no refresh and keep the token they were given). It is checked against
+        the session in the database on every request like any other, so logout, password
+        change and deactivation end it at once, and so does idleness (docs/sessions.md)."""
         now = utcnow()
         refresh_token = secrets.token_urlsafe(32)
         auth_session = AuthSession(
-            id=secrets.token_hex(16), user_id=user.id, expires_at=now + self.tokens.refresh_ttl
+            id=secrets.token_hex(16),
+            user_id=user.id,
+            expires_at=now + self.tokens.refresh_ttl,
+            idle_expires_at=now + self.tokens.idle_ttl,
         )
         await self.repo.add_session(auth_session, _hash(refresh_token))
-        return self._pair(user.id, auth_session.id, refresh_token)
+        if self.activity is not None:
+            self.activity.started(auth_session.id)
+        if not session_token:
+            return self._pair(user.id, auth_session.id, refresh_token)
+        access_token = self.tokens.encode(
+            str(user.id), auth_session.id, now=now, expires_at=auth_session.expires_at
+        )
+        expires_in = int((auth_session.expires_at - now).total_seconds())
+        return TokenPair(access_token, refresh_token, expires_in)
 
     async def authenticate(self, token: str) -> Authenticated:
         """The user and session behind an access token; 401 when either has ended."""
@@ -84,6 +104,8 @@ class AuthService:
             raise Unauthorized("token", "is invalid") from None
         if not 0 < user_id <= MAX_ID:
             raise Unauthorized("token", "is invalid")
+        if self.activity is not None:
+            self.activity.used(self.repo.session, claims.session_id)
         return user_id, claims.session_id
 
     async def is_live(self, user_id: int, session_id: str) -> bool:
@@ -101,12 +123,17 @@ class AuthService:
         if found is None:
             raise Unauthorized("refresh_token", "is invalid")
         token, auth_session, active = found
-        if auth_session.revoked_at is not None or auth_session.expires_at <= now or not active:
+        if (
+            auth_session.revoked_at is not None
+            or min(auth_session.expires_at, auth_session.idle_expires_at) <= now
+            or not active
+        ):
             raise Unauthorized("refresh_token", "is invalid")
         if token.used_at is not None:
             await self.repo.revoke_session(auth_session.id, now)
             raise Unauthorized("refresh_token", "was already used", keep_changes=True)
         token.used_at = now
+        auth_session.idle_expires_at = now + self.tokens.idle_ttl
         new_token = secrets.token_urlsafe(32)
         await self.repo.add_refresh_token(auth_session.id, _hash(new_token))
         return self._pair(auth_session.user_id, auth_session.id, new_token)

@@ -49,7 +49,10 @@ class Settings(BaseSettings):
     api_prefix: str = "/api"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     access_token_ttl: int = Field(default=900, gt=0, le=31 * 24 * 3600)
+    # A session's absolute lifetime: the refresh tokens' and the RealWorld tokens' limit.
     refresh_token_ttl: int = Field(default=30 * 24 * 3600, gt=0)
+    # A session unused this long ends (docs/sessions.md).
+    session_idle_ttl: int = Field(default=7 * 24 * 3600, gt=0)
     jwt_algorithm: str = "HS256"
 
     # Connection pool (PostgreSQL, per worker process); SQLite uses the driver's defaults.

@@ -103,7 +103,7 @@ class UserService:
         )
         if self.mail is not None:
             await self.mail.send_verification(user)
-        return _with_session(user, await self.auth.start_session(user))
+        return _with_session(user, await self.auth.start_session(user, session_token=True))
 
     async def _stored_credentials(self, email: str) -> tuple[int, str] | None:
         """The account's id and password hash, read in a read-only unit of work of its own
@@ -149,7 +149,7 @@ class UserService:
 
     async def login(self, data: UserLogin) -> UserSessionRead:
         user = await self.check_credentials(data.email, data.password)
-        return _with_session(user, await self.auth.start_session(user))
+        return _with_session(user, await self.auth.start_session(user, session_token=True))
 
     async def login_pair(self, email: str, password: str) -> TokenPair:
         user = await self.check_credentials(email, password)
