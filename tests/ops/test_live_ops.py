@@ -4,7 +4,6 @@ database goes away and comes back, SIGTERM during a slow request, metrics across
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import select
 import socket
 import threading
@@ -19,7 +18,8 @@ from alembic import command
 
 from conduit.cli import alembic_config
 from tests.conftest import PASSWORD
-from tests.live import LiveServer, free_port, start_server
+from tests.faults import TcpProxy, postgres_reachable
+from tests.live import LiveServer, start_server
 
 MIB = 1024 * 1024
 
@@ -92,73 +92,6 @@ def test_a_declared_50_mib_body_is_refused_before_it_is_sent(server: LiveServer)
 # --- readiness while PostgreSQL goes away -------------------------------------------------
 
 
-class TcpProxy:
-    """A TCP forwarder the test can cut (close everything, refuse new connections) and
-    restore, standing in for a database that becomes unreachable and comes back."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.port = free_port()
-        self._connections: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._listener: socket.socket | None = None
-        self.restore()
-
-    def restore(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen()
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def cut(self) -> None:
-        with self._lock:
-            if self._listener is not None:
-                with contextlib.suppress(OSError):  # wakes the thread blocked in accept()
-                    self._listener.shutdown(socket.SHUT_RDWR)
-                self._listener.close()
-                self._listener = None
-            for conn in self._connections:
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)
-                conn.close()
-            self._connections.clear()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            with self._lock:
-                self._connections += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):  # shutdown first: it wakes the other pump's recv
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
-
-
-def _postgres_reachable() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
-    except OSError:
-        return False
-    return True
-
-
 async def _psql(sql: str) -> None:
     import asyncpg
 
@@ -169,7 +102,7 @@ async def _psql(sql: str) -> None:
         await conn.close()
 
 
-@pytest.mark.skipif(not _postgres_reachable(), reason="needs PostgreSQL on 127.0.0.1:5432")
+@pytest.mark.skipif(not postgres_reachable(), reason="needs PostgreSQL on 127.0.0.1:5432")
 def test_ready_turns_503_when_the_database_goes_away_and_200_when_it_returns(
     tmp_path: Path,
 ) -> None:

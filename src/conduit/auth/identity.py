@@ -24,6 +24,8 @@ from starlette.datastructures import Headers
 from conduit.auth.repository import AuthRepository
 from conduit.auth.service import KEY_MAX, KEY_PREFIX
 from conduit.core.db import MAX_ID, Database, utcnow
+from conduit.core.errors import ServiceUnavailable
+from conduit.core.faults import log_failure
 from conduit.core.security import InvalidToken, TokenClaims, TokenCodec
 
 logger = logging.getLogger("conduit.auth")
@@ -63,8 +65,9 @@ class IdentityResolver:
             return cached[0]
         try:
             owner = await self._key_owner(fingerprint)
-        except (SQLAlchemyError, OSError) as exc:
-            logger.warning("API key lookup failed (%s); counted as anonymous", type(exc).__name__)
+        except (SQLAlchemyError, OSError, ServiceUnavailable) as exc:
+            # Counted as anonymous: the route looks the key up again and answers for it.
+            log_failure(logger, "API key lookup failed; counted as anonymous", exc)
             return None
         if owner is not None:
             self._remember(fingerprint, owner)

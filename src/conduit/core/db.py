@@ -16,7 +16,6 @@ from fastapi.telemetry import get_telemetry_data
 from sqlalchemy import DateTime, MetaData, Row, Select, event
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import InvalidatePoolError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,9 +26,9 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.types import TypeDecorator
 
-from conduit.core import metrics
+from conduit.core import faults, metrics
 from conduit.core.config import Settings
-from conduit.core.errors import DomainError, ServiceUnavailable
+from conduit.core.errors import DomainError, unavailable
 from conduit.core.params import dependency_calls, takes_only_the_request
 from conduit.core.reads import DIRECT_READS
 
@@ -217,7 +216,9 @@ class Database:
 
     @asynccontextmanager
     async def session(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
-        """One unit of work: committed when the block succeeds, rolled back otherwise.
+        """One unit of work: committed when the block succeeds, rolled back otherwise. An
+        infrastructure fault (database lost, pool timeout, statement cancelled: `faults`)
+        leaves as `ServiceUnavailable`, a 503 wherever the session was used.
 
         A session that never ran a statement (a read answered from the cache) holds no
         connection and no transaction: it is neither committed nor closed, which would cost
@@ -234,9 +235,13 @@ class Database:
             else:
                 await _rollback(session)
             raise
-        except PoolTimeout as exc:
+        except Exception as exc:
             await _rollback(session)
-            raise ServiceUnavailable("database", "is busy, try again shortly", 1) from exc
+            fault = faults.classify(exc)
+            if fault is None:
+                raise
+            faults.report(fault)
+            raise unavailable(fault) from exc
         except BaseException:
             await _rollback(session)
             raise

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from conduit.core import faults
 from conduit.core.context import current_request_id
 
 logger = logging.getLogger("conduit.errors")
@@ -97,6 +98,11 @@ class ServiceUnavailable(DomainError):
     def __init__(self, key: str, message: str, retry_after: int) -> None:
         super().__init__(key, message)
         self.retry_after = retry_after
+
+
+def unavailable(fault: faults.Fault) -> ServiceUnavailable:
+    """The one answer to an infrastructure fault, wherever it was met."""
+    return ServiceUnavailable("database", fault.message, fault.retry_after)
 
 
 class UnsupportedMediaType(DomainError):
@@ -191,12 +197,16 @@ def validation_errors(errors: Sequence[Mapping[str, Any]]) -> dict[str, list[str
 # --- handlers ---------------------------------------------------------------------
 
 
-async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DomainError)
+def domain_error_response(exc: DomainError) -> JSONResponse:
     headers = dict(exc.headers or {})
     if isinstance(exc, TooManyRequests | ServiceUnavailable):
         headers["Retry-After"] = str(exc.retry_after)
     return error_response(exc.status_code, exc.errors, headers)
+
+
+async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return domain_error_response(exc)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -257,25 +267,24 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, {key: [message]}, headers)
 
 
-def log_unhandled(method: str, path: str, exc: BaseException) -> None:
-    """Log an unhandled error once; the request id comes from the logging context."""
-    logger.error(
-        "unhandled error on %s %s",
-        method,
-        path,
-        exc_info=exc,
-        extra={"request_id": current_request_id()},
-    )
-
-
-def server_error() -> JSONResponse:
+def unhandled_response(method: str, path: str, exc: Exception) -> JSONResponse:
+    """The answer to an exception no handler took, e.g. one raised in a middleware: a domain
+    error as its handler renders it, an infrastructure fault (`faults`) as a 503 like the one
+    `Database.session` raises, anything else a 500 logged once with its traceback."""
+    if isinstance(exc, DomainError):
+        return domain_error_response(exc)
+    fault = faults.classify(exc)
+    if fault is not None:
+        faults.report(fault)
+        return domain_error_response(unavailable(fault))
+    extra = {"request_id": current_request_id()}
+    logger.error("unhandled error on %s %s", method, path, exc_info=exc, extra=extra)
     return error_response(500, {"server": ["internal error"]})
 
 
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     # Normally the request-context middleware catches these first; this is a fallback.
-    log_unhandled(request.method, request.url.path, exc)
-    return server_error()
+    return unhandled_response(request.method, request.url.path, exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:

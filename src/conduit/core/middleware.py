@@ -1,5 +1,5 @@
 """Pure ASGI middleware: the request context (id, client IP, access log, metrics, security
-headers, last-resort 500) and the request-body limit.
+headers, the last-resort answer to an unhandled error) and the request-body limit.
 
 Pure ASGI rather than `BaseHTTPMiddleware`: no extra task per request, context variables
 are shared with the handlers, and bodies stream through untouched.
@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from conduit.core import metrics
 from conduit.core.clientip import ClientIP
 from conduit.core.context import RequestContext, reset_context, set_context
-from conduit.core.errors import BodyTooLarge, error_response, log_unhandled, server_error
+from conduit.core.errors import BodyTooLarge, error_response, unhandled_response
 from conduit.core.logging import AccessLog
 
 # A client's request id is echoed into headers and logs only when it cannot read as a path.
@@ -67,8 +67,10 @@ def with_response_headers(
 
 class RequestContextMiddleware:
     """Outermost: gives every request an id and a client IP, logs one line for it, records
-    metrics, adds the security headers, and turns an unhandled exception into a 500 in the
-    API's error shape (logged once, with the request id)."""
+    metrics, adds the security headers, and answers an exception nothing else handled in the
+    API's error shape (`unhandled_response`): a 503 for an infrastructure fault, such as a
+    database lost while a middleware used it, a 500 (logged once, with the request id) for
+    anything else."""
 
     def __init__(
         self,
@@ -138,9 +140,9 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         except Exception as exc:
-            log_unhandled(scope.get("method", "?"), path, exc)
+            response = unhandled_response(scope.get("method", "?"), path, exc)
             if not response_started:
-                await server_error()(scope, receive, send_with_headers)
+                await response(scope, receive, send_with_headers)
         finally:
             metrics.IN_FLIGHT.dec()
             duration = time.perf_counter() - started_at

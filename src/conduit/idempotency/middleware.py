@@ -26,6 +26,7 @@ from conduit.core import metrics
 from conduit.core.config import Settings
 from conduit.core.context import Identify
 from conduit.core.errors import error_response
+from conduit.core.faults import log_failure
 from conduit.idempotency.service import (
     CONFLICT,
     MISMATCH,
@@ -139,8 +140,8 @@ class IdempotencyMiddleware:
         await self._first(scope, _replay([body], False, receive), send, user_id, key, begun.claim)
         try:
             await self.service.purge_now_and_then()
-        except Exception:
-            logger.exception("could not purge expired idempotency keys")
+        except Exception as exc:
+            log_failure(logger, "could not purge expired idempotency keys", exc)
 
     async def _first(
         self, scope: Scope, receive: Receive, send: Send, user_id: int, key: str, claim: str
@@ -171,8 +172,8 @@ class IdempotencyMiddleware:
                     await self.service.complete(user_id, key, claim, stored)
                 else:
                     await self.service.release(user_id, key, claim)
-            except Exception:  # the work is done: answer anyway; the claim expires
-                logger.exception("could not settle an idempotency key")
+            except Exception as exc:  # the work is done: answer anyway; the claim expires
+                log_failure(logger, "could not settle an idempotency key", exc)
             await send(start)
             await send({"type": "http.response.body", "body": body, "more_body": False})
 
@@ -182,8 +183,8 @@ class IdempotencyMiddleware:
             if not settled:  # the app failed or answered nothing: let a retry run again
                 try:
                     await self.service.release(user_id, key, claim)
-                except Exception:
-                    logger.exception("could not release an idempotency key")
+                except Exception as exc:
+                    log_failure(logger, "could not release an idempotency key", exc)
 
 
 def _replay(chunks: list[bytes], more: bool, receive: Receive) -> Receive:

@@ -11,6 +11,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from conduit.core.db import Database
+from conduit.core.faults import classify
 from conduit.ops.repository import OpsRepository
 
 logger = logging.getLogger("conduit.ops")
@@ -47,7 +48,9 @@ class ReadinessService:
             logger.warning("readiness check %s timed out", name)
             return name, "timeout"
         except Exception as exc:  # any failure means "not ready", never a 500
-            logger.warning("readiness check %s failed: %s", name, type(exc).__name__)
+            fault = classify(exc)  # the driver's error, not the 503 it was turned into
+            cause = type(exc).__name__ if fault is None else fault.kind
+            logger.warning("readiness check %s failed: %s", name, cause)
             return name, "unavailable"
         return name, "ok"
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.core.config import Settings
 from conduit.core.db import Database, utcnow
+from conduit.core.faults import log_failure
 from conduit.core.mail import MailMessage, MailTransport
 from conduit.outbox.models import OutboxMail
 from conduit.outbox.repository import OutboxRepository
@@ -102,8 +103,8 @@ class OutboxDeliverer:
             limit = 20
             try:
                 busy = await self.deliver_due(limit) >= limit
-            except Exception:
-                logger.exception("outbox delivery round failed")
+            except Exception as exc:
+                log_failure(logger, "outbox delivery round failed", exc)
                 busy = False
             if busy:
                 continue
