@@ -14,11 +14,11 @@ import time
 from datetime import timedelta
 from functools import partial
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.auth.repository import AuthRepository
 from conduit.core.db import Database, after_commit, utcnow
+from conduit.core.faults import log_failure
 
 logger = logging.getLogger("conduit.auth")
 
@@ -54,7 +54,6 @@ class SessionActivity:
         try:
             async with self.db.session() as session:
                 await AuthRepository(session).extend_idle(session_id, utcnow() + self.idle_ttl)
-        except (SQLAlchemyError, OSError) as exc:
-            # The request itself has succeeded; the next one tries again.
+        except Exception as exc:  # the request itself has succeeded; the next one retries
             self._next_write.pop(session_id, None)
-            logger.warning("could not record a session's use: %s", type(exc).__name__)
+            log_failure(logger, "could not record a session's use", exc)

@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     access_token_ttl: int = Field(default=900, gt=0, le=31 * 24 * 3600)
     # A session's absolute lifetime: the refresh tokens' and the RealWorld tokens' limit.
     refresh_token_ttl: int = Field(default=30 * 24 * 3600, gt=0)
-    # A session unused this long ends (docs/sessions.md).
+    # A session unused this long ends (README, "Sessions and tokens").
     session_idle_ttl: int = Field(default=7 * 24 * 3600, gt=0)
     jwt_algorithm: str = "HS256"
 
