@@ -134,3 +134,16 @@ def test_free_port_skips_a_port_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
         # the next port handed out would be the busy one
         monkeypatch.setattr(live, "_handed_out", itertools.count(busy - TEST_PORTS.start))
         assert free_port() != busy
+
+
+def test_a_fresh_start_prints_no_warning(tmp_path: Path) -> None:
+    """`conduit serve` on an empty SQLite file migrates it and serves, and says nothing but
+    its start-up lines: no warning (an SAWarning from migration 0007 once opened every log)."""
+    server = live.start_server(tmp_path, name="fresh")
+    try:
+        assert httpx.get(f"{server.url}/api/articles/", timeout=5).status_code == 200
+    finally:
+        server.terminate()
+    log = server.log()
+    assert "Application startup complete" in log
+    assert "Warning" not in log, log
