@@ -33,7 +33,7 @@ def _error(description: str, key: str, message: str) -> dict[str, Any]:
 
 
 _UPLOAD_ERRORS = {
-    **error_responses(401, 403, 422),
+    **error_responses(403),
     413: _error("The file is larger than UPLOAD_MAX_BYTES", "file", "is too large"),
     415: _error("The file is not an accepted image", "file", ACCEPTED),
 }
@@ -77,7 +77,6 @@ async def upload_image(
     responses={
         200: {"description": "The image.", "content": _IMAGE_CONTENT},
         404: _error("No such upload", "upload", "not found"),
-        **error_responses(422),
     },
 )
 async def get_image(
