@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, Path, Response, status
 from starlette.background import BackgroundTask
 
 from conduit.auth.dependencies import (
@@ -23,6 +22,7 @@ from conduit.auth.schemas import (
     PasswordResetConfirm,
     PasswordResetRequest,
     RefreshRequest,
+    TokenRequest,
     TokenResponse,
 )
 from conduit.auth.service import TokenPair
@@ -61,9 +61,7 @@ def _token_response(pair: TokenPair) -> TokenResponse:
     operation_id="IssueToken",
     description="Form fields `username` (the e-mail) and `password`. Starts a session.",
 )
-async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], users: UserServiceDep
-) -> TokenResponse:
+async def token(form: Annotated[TokenRequest, Form()], users: UserServiceDep) -> TokenResponse:
     return _token_response(await users.login_pair(form.username, form.password))
 
 
