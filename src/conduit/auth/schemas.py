@@ -166,7 +166,11 @@ class TokenRequest(BaseModel):
         }
     )
 
-    grant_type: str | None = Field(default=None, pattern="^password$")
+    # A form field sent empty is read as left out (FastAPI): the pattern says so, or an empty
+    # `grant_type` would be documented as refused and be accepted.
+    grant_type: str | None = Field(
+        default=None, pattern="^(password)?$", description="`password`, or left out."
+    )
     username: str = Field(description="The e-mail address.")
     password: str = Field(json_schema_extra={"format": "password"})
     scope: str = ""
