@@ -99,8 +99,7 @@ def test_only_the_session_dependency_and_alembic_commit() -> None:
 # FastAPI runs a plain `def` dependency in a worker thread: a hand-off to the thread pool and
 # back on every request that uses it (in the profile of a cached read it cost more than all
 # the rest of the request). Dependencies here only build objects or read the request, so
-# they are `async def` (class dependencies with a sync `__init__`, such as FastAPI's
-# `OAuth2PasswordRequestForm`, are the exception: a form parser on one rare route).
+# they are `async def`.
 # Still `def`, in modules being changed on other branches; to be made `async def` there.
 SYNC_DEPENDENCIES_PENDING = {
     "conduit.articles.dependencies.get_article_service",

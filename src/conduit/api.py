@@ -13,6 +13,7 @@ import inspect
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import APIRoute, APIRouter
 from starlette.routing import BaseRoute
 
@@ -24,6 +25,7 @@ from conduit.auth.router import router as auth_router
 from conduit.comments.router import router as comments_router
 from conduit.core.db import SessionRoute
 from conduit.core.errors import AllowedMethods
+from conduit.core.openapi import with_errors
 from conduit.core.params import documented_parameters
 from conduit.uploads.router import router as uploads_router
 from conduit.users.router import router as users_router
@@ -69,8 +71,30 @@ def api_routes() -> list[APIRoute]:
             if parameters := documented_parameters(route.dependant):
                 # Read by a dependency in one step (core/params.py), documented here.
                 route.openapi_extra = {**(route.openapi_extra or {}), "parameters": parameters}
+            route.responses = with_errors(route.responses, *_errors_of(route))
             routes.append(route)
     return routes
+
+
+def _errors_of(route: APIRoute) -> list[int]:
+    """The error answers that follow from what a route does, documented here for every
+    route rather than by each (a route's own description of one of them wins):
+
+    - 429 and 503 on every route: the rate limits count every API request, and every route
+      reads the database (its outage, or no pooled connection free, answers 503);
+    - 413 and 415 where a body is read: over `MAX_BODY_BYTES`, or not the media type taken;
+    - 422 where parameters or a body are validated;
+    - 401 where credentials are read, even where they are optional: bad ones are refused.
+    """
+    codes = [429, 503]
+    if route.body_field is not None:
+        codes += [413, 415]
+    parameters = (route.openapi_extra or {}).get("parameters")
+    if route.body_field is not None or parameters or get_flat_params(route.dependant):
+        codes.append(422)
+    if uses_principal(route.dependant):
+        codes.append(401)
+    return codes
 
 
 def _add(app: FastAPI, prefix: str, route: APIRoute, *, in_schema: bool) -> BaseRoute:

@@ -1,15 +1,17 @@
 """Print how many requests a schemathesis run sent to each operation, from its NDJSON report.
 
-    python -m tests.fuzz.counts REPORT.ndjson OPENAPI.json
+    python -m tests.fuzz.counts REPORT.ndjson OPENAPI.json [PATH_REGEX]
 
 One row per operation of the schema: the requests of each phase (examples, coverage,
 fuzzing, stateful), their total and how the answers split by status class. Exits non-zero
-when an operation received no request at all.
+when an operation received no request at all. With PATH_REGEX, only the operations whose
+path it matches (the run's `--include-path-regex`) are expected.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -18,12 +20,13 @@ from typing import Any
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 
 
-def schema_operations(path: Path) -> list[str]:
-    """`METHOD /path` of every operation in the OpenAPI document."""
+def schema_operations(path: Path, paths: str = "") -> list[str]:
+    """`METHOD /path` of every operation in the OpenAPI document whose path `paths` matches."""
     document = json.loads(path.read_text(encoding="utf-8"))
     return [
         f"{method.upper()} {route}"
         for route, item in document["paths"].items()
+        if re.search(paths, route)
         for method in item
         if method in {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
     ]
@@ -86,7 +89,7 @@ def table(
 
 def main(argv: list[str]) -> int:
     sent, answers = read_events(Path(argv[1]))
-    operations = schema_operations(Path(argv[2]))
+    operations = schema_operations(Path(argv[2]), argv[3] if len(argv) > 3 else "")
     print(table(operations, sent, answers))
     missed = [label for label in operations if not sent.get(label)]
     if missed:

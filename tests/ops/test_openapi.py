@@ -6,50 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, get_args
 
-import httpx
 import jsonschema_rs
 import pytest
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
 
 from conduit.api import DOMAIN_ROUTERS
-from conduit.articles.schemas import NewArticleRequest
 from conduit.auth.dependencies import CurrentPrincipal
-from conduit.comments.schemas import NewCommentRequest
 from conduit.core.schemas import NO_NUL_PATTERN, NOT_BLANK_PATTERN, clean_text, not_blank
-from conduit.users.schemas import LoginRequest, NewUserRequest
+from tests.ops.openapi_support import ERROR_SCHEMA, Operations, report
 
 REQUIRED_PRINCIPAL = get_args(CurrentPrincipal)[1].dependency
-ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorBody"}
-# Success without a body: "done" and "accepted for later".
-NO_BODY_SUCCESS = {"202", "204"}
-
-Operations = list[tuple[str, str, dict[str, Any]]]
-
-
-@pytest.fixture
-async def openapi(client: httpx.AsyncClient) -> dict[str, Any]:
-    response = await client.get("/openapi.json")
-    assert response.status_code == 200
-    document: dict[str, Any] = response.json()
-    return document
-
-
-@pytest.fixture
-def operations(openapi: dict[str, Any]) -> Operations:
-    found = [
-        (method.upper(), path, operation)
-        for path, item in openapi["paths"].items()
-        for method, operation in item.items()
-    ]
-    assert len(found) > 30
-    return found
-
-
-def report(problems: list[tuple[str, ...]]) -> str:
-    return "\n".join(" ".join(problem) for problem in problems)
 
 
 def calls(dependant: Dependant) -> Iterator[Any]:
@@ -78,26 +46,6 @@ def test_every_operation_says_what_it_does(operations: Operations) -> None:
         if not (operation.get("summary") or operation.get("description"))
     ]
     assert not vague, report(vague)
-
-
-def test_every_success_answer_has_a_schema_or_no_body(operations: Operations) -> None:
-    problems = []
-    for method, path, operation in operations:
-        successes = {code: r for code, r in operation["responses"].items() if code[0] == "2"}
-        if not successes:
-            problems.append((method, path, "no 2xx response"))
-        for code, response in successes.items():
-            content = response.get("content")
-            if content is None:
-                if code not in NO_BODY_SUCCESS:
-                    problems.append((method, path, f"{code} without content"))
-                continue
-            if code == "204":
-                problems.append((method, path, "204 with content"))
-            for media_type, body in content.items():
-                if not body.get("schema"):
-                    problems.append((method, path, f"{code} {media_type} without schema"))
-    assert not problems, report(problems)
 
 
 def test_error_answers_are_documented_in_the_error_shape(operations: Operations) -> None:
@@ -141,18 +89,6 @@ def test_operations_that_need_a_user_declare_security_and_401(
         if "401" not in operation["responses"]:
             problems.append((method, path, "no 401"))
     assert not problems, report(problems)
-
-
-@pytest.mark.parametrize(
-    "model", [NewUserRequest, LoginRequest, NewArticleRequest, NewCommentRequest]
-)
-def test_the_main_request_bodies_carry_valid_examples(
-    openapi: dict[str, Any], model: type[BaseModel]
-) -> None:
-    examples = openapi["components"]["schemas"][model.__name__].get("examples")
-    assert examples, model.__name__
-    for example in examples:
-        model.model_validate(example)
 
 
 def test_optional_auth_is_documented_as_optional(app: FastAPI, operations: Operations) -> None:

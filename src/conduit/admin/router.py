@@ -37,7 +37,7 @@ Restorer = Annotated[Principal, Depends(require(Permission.RESTORE_ARTICLE))]
                 username="$response.body#/items/0/username",
             ),
         ),
-        **error_responses(401, 403, 422),
+        **error_responses(403),
     },
 )
 async def list_users(
@@ -61,7 +61,7 @@ async def list_users(
     operation_id="UpdateUserStanding",
     description="Admins only. Deactivating a user ends all their sessions at once.",
     dependencies=[JSON_BODY],
-    responses=error_responses(401, 403, 404, 415, 422),
+    responses=error_responses(403, 404),
 )
 async def update_user(
     username: Annotated[CleanName, Path(min_length=1)],
@@ -83,7 +83,7 @@ async def update_user(
             "The article, back.",
             GetArticle=link("GetArticle", "Read it.", slug="$response.body#/article/slug"),
         ),
-        **error_responses(401, 403, 404, 422),
+        **error_responses(403, 404),
     },
 )
 async def restore_article(

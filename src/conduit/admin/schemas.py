@@ -21,7 +21,9 @@ class AdminUserRead(CamelModel):
 class AdminUserUpdate(CamelModel):
     """Both optional, neither nullable. Deactivating a user ends their sessions at once."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"role": "moderator", "active": True}]}
+    )
 
     role: Role = Field(default=None)  # type: ignore[assignment]
     active: bool = Field(default=None)  # type: ignore[assignment]

@@ -146,6 +146,10 @@ class NewArticleRequest(CamelModel):
 
 
 class UpdateArticleRequest(CamelModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"article": {"title": "Did you train your dragon?"}}]}
+    )
+
     article: ArticleUpdate
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, Path, Response, status
 from starlette.background import BackgroundTask
 
 from conduit.auth.dependencies import (
@@ -23,6 +22,7 @@ from conduit.auth.schemas import (
     PasswordResetConfirm,
     PasswordResetRequest,
     RefreshRequest,
+    TokenRequest,
     TokenResponse,
 )
 from conduit.auth.service import TokenPair
@@ -55,15 +55,13 @@ def _token_response(pair: TokenPair) -> TokenResponse:
     "/token",
     responses={
         200: success("A new session.", **_REFRESH_LINKS),
-        **error_responses(401, 403, 422, 503),
+        **error_responses(401, 403),
     },
     summary="Log in (OAuth2 password flow)",
     operation_id="IssueToken",
     description="Form fields `username` (the e-mail) and `password`. Starts a session.",
 )
-async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], users: UserServiceDep
-) -> TokenResponse:
+async def token(form: Annotated[TokenRequest, Form()], users: UserServiceDep) -> TokenResponse:
     return _token_response(await users.login_pair(form.username, form.password))
 
 
@@ -76,7 +74,7 @@ async def token(
     ),
     operation_id="RefreshToken",
     dependencies=[JSON_BODY],
-    responses={200: success("A new pair.", **_REFRESH_LINKS), **error_responses(401, 415, 422)},
+    responses={200: success("A new pair.", **_REFRESH_LINKS), **error_responses(401)},
 )
 async def refresh(body: RefreshRequest, auth: AuthServiceDep) -> TokenResponse:
     return _token_response(await auth.refresh(body.refresh_token))
@@ -87,7 +85,7 @@ async def refresh(body: RefreshRequest, auth: AuthServiceDep) -> TokenResponse:
     status_code=status.HTTP_204_NO_CONTENT,
     summary="End the current session",
     operation_id="Logout",
-    responses=error_responses(401, 403),
+    responses=error_responses(403),
 )
 async def logout(principal: SessionPrincipal, auth: AuthServiceDep) -> Response:
     assert principal.session_id is not None
@@ -100,7 +98,7 @@ async def logout(principal: SessionPrincipal, auth: AuthServiceDep) -> Response:
     status_code=status.HTTP_204_NO_CONTENT,
     summary="End every session of the current user",
     operation_id="LogoutAll",
-    responses=error_responses(401, 403),
+    responses=error_responses(403),
 )
 async def logout_all(principal: SessionPrincipal, auth: AuthServiceDep) -> Response:
     await auth.logout_all(principal.user_id)
@@ -114,7 +112,7 @@ async def logout_all(principal: SessionPrincipal, auth: AuthServiceDep) -> Respo
     operation_id="SendVerificationEmail",
     description="A link to confirm the current address is mailed to it.",
     response_class=Response,
-    responses={202: {"description": "The mail is queued; no body."}, **error_responses(401, 403)},
+    responses={202: {"description": "The mail is queued; no body."}, **error_responses(403)},
 )
 async def send_verification(principal: CurrentPrincipal, mail: EmailFlowsDep) -> Response:
     await mail.send_verification(principal.user)
@@ -128,7 +126,7 @@ async def send_verification(principal: CurrentPrincipal, mail: EmailFlowsDep) ->
     operation_id="ConfirmEmail",
     description="`token` comes from the link in the verification mail; it works once.",
     dependencies=[JSON_BODY],
-    responses=error_responses(400, 415, 422),
+    responses=error_responses(400),
 )
 async def confirm_verification(body: EmailTokenRequest, mail: EmailFlowsDep) -> Response:
     await mail.confirm_verification(body.token)
@@ -148,7 +146,6 @@ async def confirm_verification(body: EmailTokenRequest, mail: EmailFlowsDep) -> 
     response_class=Response,
     responses={
         202: {"description": "Queued when the address has an account; no body."},
-        **error_responses(415, 422),
     },
 )
 async def request_reset(body: PasswordResetRequest, resets: ResetRequestsDep) -> Response:
@@ -165,7 +162,7 @@ async def request_reset(body: PasswordResetRequest, resets: ResetRequestsDep) ->
     operation_id="ConfirmPasswordReset",
     description="The token works once. Every session of the account ends.",
     dependencies=[JSON_BODY],
-    responses=error_responses(400, 415, 422, 503),
+    responses=error_responses(400),
 )
 async def confirm_reset(body: PasswordResetConfirm, mail: EmailFlowsDep) -> Response:
     await mail.confirm_reset(body.token, body.password)
@@ -184,7 +181,7 @@ async def confirm_reset(body: PasswordResetConfirm, mail: EmailFlowsDep) -> Resp
             "The new key.",
             RevokeKey=link("RevokeApiKey", "Revoke this key.", key_id="$response.body#/id"),
         ),
-        **error_responses(401, 403, 415, 422),
+        **error_responses(403),
     },
 )
 async def create_key(
@@ -204,7 +201,7 @@ async def create_key(
                 "RevokeApiKey", "Revoke the first key listed.", key_id="$response.body#/items/0/id"
             ),
         ),
-        **error_responses(401, 403, 422),
+        **error_responses(403),
     },
 )
 async def list_keys(
@@ -219,7 +216,7 @@ async def list_keys(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Revoke an API key",
     operation_id="RevokeApiKey",
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(403, 404),
 )
 async def revoke_key(
     key_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: SessionPrincipal, auth: AuthServiceDep

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from conduit.core.permissions import Scope
 from conduit.core.schemas import (
@@ -63,12 +63,24 @@ TOKEN_MAX = 4096
 
 
 class RefreshRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"refresh_token": "kX3f0n1Qz8Yd2WcLr7uVbTgH5sJmEa4p"}]}
+    )
+
     refresh_token: Annotated[
         str, StringConstraints(min_length=1, max_length=TOKEN_MAX), AfterValidator(clean_text), TEXT
     ]
 
 
 class ApiKeyCreate(CamelModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "CI publisher", "scopes": ["articles:write"], "expiresInDays": 90}
+            ]
+        }
+    )
+
     name: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
@@ -120,13 +132,52 @@ MailToken = Annotated[
 
 
 class EmailTokenRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"token": "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0"}]}
+    )
+
     token: MailToken
 
 
 class PasswordResetRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "jake@jake.jake"}]})
+
     email: Email
 
 
 class PasswordResetConfirm(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"token": "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0", "password": "a new passphrase"}
+            ]
+        }
+    )
+
     token: MailToken
     password: NewPassword
+
+
+class TokenRequest(BaseModel):
+    """The OAuth2 password grant (RFC 6749, 4.3.2), a form."""
+
+    # The fields of FastAPI's `OAuth2PasswordRequestForm`, as a model: a model's schema
+    # carries an example, a dependency's form fields do not.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"grant_type": "password", "username": "jake@jake.jake", "password": "jakejake"}
+            ]
+        }
+    )
+
+    # A form field sent empty is read as left out (FastAPI): the pattern says so, or an empty
+    # `grant_type` would be documented as refused and be accepted.
+    grant_type: str | None = Field(
+        default=None, pattern="^(password)?$", description="`password`, or left out."
+    )
+    username: str = Field(description="The e-mail address.")
+    password: str = Field(json_schema_extra={"format": "password"})
+    scope: str = ""
+    client_id: str | None = None
+    client_secret: str | None = Field(default=None, json_schema_extra={"format": "password"})

@@ -50,7 +50,7 @@ CommentServiceDep = Annotated[CommentService, Depends(get_comment_service)]
                 id="$response.body#/comments/0/id",
             ),
         ),
-        **error_responses(401, 404, 422),
+        **error_responses(404),
     },
 )
 async def list_comments(
@@ -77,7 +77,7 @@ async def list_comments(
             ),
             GetComments=link("GetArticleComments", "The article's comments.", slug=_SAME_ARTICLE),
         ),
-        **error_responses(401, 403, 404, 415, 422),
+        **error_responses(403, 404),
     },
 )
 async def add_comment(
@@ -96,7 +96,7 @@ async def add_comment(
     description="By the comment's author, a moderator or an admin.",
     operation_id="DeleteArticleComment",
     dependencies=[needs(Scope.COMMENTS_WRITE)],
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(403, 404),
 )
 async def delete_comment(
     slug: SlugPath,

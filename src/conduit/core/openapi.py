@@ -1,4 +1,4 @@
-"""OpenAPI helpers: the documented error responses every route declares."""
+"""OpenAPI helpers: the documented error responses, and the links between operations."""
 
 from __future__ import annotations
 
@@ -22,24 +22,57 @@ _EXAMPLES: dict[int, tuple[str, dict[str, list[str]]]] = {
     403: ("Not allowed to change this resource", {"article": ["forbidden"]}),
     404: ("No such resource", {"article": ["not found"]}),
     409: ("Already taken", {"username": ["has already been taken"]}),
+    413: (
+        "The body is larger than `MAX_BODY_BYTES`",
+        {"body": ["is too large (maximum is 1048576 bytes)"]},
+    ),
     415: ("The body is not JSON", {"body": ["must be JSON (Content-Type: application/json)"]}),
     422: ("Malformed input", {"title": ["can't be blank"]}),
+    429: (
+        "Too many requests from this client (the rate limits), or too many failed logins "
+        "for this e-mail address; retry after `Retry-After` seconds",
+        {"rate_limit": ["too many requests"]},
+    ),
     503: (
-        "Too many password hashes waiting; retry after `Retry-After` seconds",
+        "Unavailable for now: the database cannot be reached or has no connection free, or "
+        "too many password hashes are waiting; retry after `Retry-After` seconds",
         {"server": ["is busy, try again shortly"]},
     ),
 }
 
+# The answers that tell the client when to come back.
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+RETRY_LATER = frozenset({429, 503})
+
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {
-        code: {
-            "model": ErrorBody,
-            "description": _EXAMPLES[code][0],
-            "content": {"application/json": {"example": {"errors": _EXAMPLES[code][1]}}},
-        }
-        for code in codes
+    return {code: _error_response(code) for code in codes}
+
+
+def _error_response(code: int) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "model": ErrorBody,
+        "description": _EXAMPLES[code][0],
+        "content": {"application/json": {"example": {"errors": _EXAMPLES[code][1]}}},
     }
+    if code in RETRY_LATER:
+        response["headers"] = _RETRY_AFTER
+    return response
+
+
+def with_errors(
+    responses: dict[int | str, dict[str, Any]], *codes: int
+) -> dict[int | str, dict[str, Any]]:
+    """`responses` with the generic error answer of each of `codes` it does not document
+    itself (a route's own description of a status wins)."""
+    own = {str(code) for code in responses}
+    return {**responses, **error_responses(*(code for code in codes if str(code) not in own))}
 
 
 # --- links: how the answer of one operation feeds the next ------------------------------

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Path, Response, UploadFile, status
+from fastapi import APIRouter, File, Path, Response, status
 
 from conduit.auth.dependencies import CurrentPrincipal, needs
 from conduit.core.openapi import ErrorBody, error_responses
 from conduit.core.permissions import Scope
 from conduit.uploads.dependencies import UploadServiceDep
 from conduit.uploads.images import BY_EXTENSION
-from conduit.uploads.schemas import UploadCreated
+from conduit.uploads.schemas import UploadCreated, UploadRequest
 from conduit.uploads.service import ACCEPTED
 
 router = APIRouter(tags=["Uploads"])
@@ -33,7 +33,7 @@ def _error(description: str, key: str, message: str) -> dict[str, Any]:
 
 
 _UPLOAD_ERRORS = {
-    **error_responses(401, 403, 422),
+    **error_responses(403),
     413: _error("The file is larger than UPLOAD_MAX_BYTES", "file", "is too large"),
     415: _error("The file is not an accepted image", "file", ACCEPTED),
 }
@@ -58,11 +58,11 @@ _IMAGE_CONTENT: dict[str, Any] = {
     responses=_UPLOAD_ERRORS,
 )
 async def upload_image(
-    file: Annotated[UploadFile, File(description="The image.")],
+    form: Annotated[UploadRequest, File()],
     principal: CurrentPrincipal,
     uploads: UploadServiceDep,
 ) -> UploadCreated:
-    return UploadCreated(url=await uploads.store(file, principal.user_id))
+    return UploadCreated(url=await uploads.store(form.file, principal.user_id))
 
 
 @router.get(
@@ -77,7 +77,6 @@ async def upload_image(
     responses={
         200: {"description": "The image.", "content": _IMAGE_CONTENT},
         404: _error("No such upload", "upload", "not found"),
-        **error_responses(422),
     },
 )
 async def get_image(

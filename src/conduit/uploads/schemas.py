@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from fastapi import UploadFile
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class UploadRequest(BaseModel):
+    """The multipart form of an upload."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"file": "(the bytes of a PNG, JPEG, WebP or GIF image)"}]}
+    )
+
+    file: UploadFile = Field(description="The image.")
 
 
 class UploadCreated(BaseModel):

@@ -75,7 +75,7 @@ UsernamePath = Annotated[CleanName, Path(min_length=1, description="A username."
             ),
             **_SESSION_LINKS,
         ),
-        **error_responses(409, 415, 422, 503),
+        **error_responses(409),
     },
 )
 async def register(body: NewUserRequest, users: UserServiceDep) -> UserSessionResponse:
@@ -90,7 +90,7 @@ async def register(body: NewUserRequest, users: UserServiceDep) -> UserSessionRe
     dependencies=[JSON_BODY],
     responses={
         200: success("The user, signed in.", **_SESSION_LINKS),
-        **error_responses(401, 403, 415, 422, 503),
+        **error_responses(401, 403),
     },
 )
 async def login(body: LoginRequest, users: UserServiceDep) -> UserSessionResponse:
@@ -102,7 +102,6 @@ async def login(body: LoginRequest, users: UserServiceDep) -> UserSessionRespons
     tags=["User and Authentication"],
     summary="Get current user",
     operation_id="GetCurrentUser",
-    responses=error_responses(401),
 )
 async def current_user(principal: CurrentPrincipal) -> UserResponse:
     return UserResponse(user=user_read(principal.user, principal.token))
@@ -128,7 +127,7 @@ async def current_user(principal: CurrentPrincipal) -> UserResponse:
                 username="$response.body#/user/username",
             ),
         ),
-        **error_responses(401, 403, 409, 415, 422, 503),
+        **error_responses(403, 409),
     },
 )
 async def update_user(
@@ -156,7 +155,7 @@ async def update_user(
                 "GetArticles", "Their articles.", author="$response.body#/profile/username"
             ),
         ),
-        **error_responses(401, 404, 422),
+        **error_responses(404),
     },
 )
 async def get_profile(
@@ -173,7 +172,7 @@ async def get_profile(
     dependencies=[needs(Scope.PROFILE_WRITE)],
     responses={
         200: success("The profile.", **profile_links("$response.body#/profile/username")),
-        **error_responses(401, 403, 404, 422),
+        **error_responses(403, 404),
     },
 )
 async def follow(
@@ -190,7 +189,7 @@ async def follow(
     dependencies=[needs(Scope.PROFILE_WRITE)],
     responses={
         200: success("The profile.", **profile_links("$response.body#/profile/username")),
-        **error_responses(401, 403, 404, 422),
+        **error_responses(403, 404),
     },
 )
 async def unfollow(

@@ -186,6 +186,19 @@ class LoginRequest(CamelModel):
 
 
 class UpdateUserRequest(CamelModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "user": {
+                        "bio": "I like to skateboard",
+                        "image": "https://i.stack.imgur.com/xHWG8.jpg",
+                    }
+                }
+            ]
+        }
+    )
+
     user: UserUpdate
 
 
