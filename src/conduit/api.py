@@ -23,10 +23,10 @@ from conduit.auth.dependencies import SECURITY, auth_is_optional, security_schem
 from conduit.auth.router import keys_router
 from conduit.auth.router import router as auth_router
 from conduit.comments.router import router as comments_router
-from conduit.core.db import SessionRoute
 from conduit.core.errors import AllowedMethods
 from conduit.core.openapi import with_errors
 from conduit.core.params import documented_parameters
+from conduit.core.routing import DirectRoute, SessionRoute
 from conduit.uploads.router import router as uploads_router
 from conduit.users.router import router as users_router
 
@@ -60,8 +60,8 @@ def api_routes() -> list[APIRoute]:
     routes: list[APIRoute] = []
     for domain_router in DOMAIN_ROUTERS:
         for route in domain_router.routes:
-            if type(route) is not APIRoute:  # each is mounted as a SessionRoute
-                raise TypeError(f"only plain API routes are mounted, not {route!r}")
+            if not isinstance(route, SessionRoute | DirectRoute):  # a route class of ours
+                raise TypeError(f"{route!r}: a domain router sets route_class=SessionRoute")
             if uses_principal(route.dependant):
                 # FastAPI derives an operation's security from scheme dependencies; the
                 # principal reads the headers itself (auth/dependencies.py), so it is
@@ -101,7 +101,7 @@ def _add(app: FastAPI, prefix: str, route: APIRoute, *, in_schema: bool) -> Base
     settings = {name: getattr(route, name) for name in _ROUTE_SETTINGS}
     settings["include_in_schema"] = route.include_in_schema and in_schema
     app.router.add_api_route(
-        prefix + route.path, route.endpoint, route_class_override=SessionRoute, **settings
+        prefix + route.path, route.endpoint, route_class_override=type(route), **settings
     )
     return app.router.routes[-1]
 

@@ -1,5 +1,6 @@
-"""Routes whose endpoint takes only the request are called with it directly (`SessionRoute`):
-no dependency solving, the same answers; anything else still goes through FastAPI."""
+"""`DirectRoute`: an async endpoint that takes only the request is called with it directly,
+with no dependency solving, the same answers; the route class refuses any other endpoint
+when it is declared."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from fastapi import BackgroundTasks, Depends, FastAPI, Header, Request, Response
 from fastapi.dependencies.utils import get_dependant
 from fastapi.responses import JSONResponse
 
-from conduit.core import db
-from conduit.core.db import SessionRoute
+from conduit.core import routing
 from conduit.core.params import takes_only_the_request
+from conduit.core.routing import DirectRoute
 
 
 async def only_request(request: Request) -> Response:
@@ -72,7 +73,7 @@ def test_only_an_endpoint_taking_the_request_alone_qualifies(endpoint: Any, dire
 def _app(*endpoints: Any, dependencies: Any = None) -> FastAPI:
     app = FastAPI(dependencies=dependencies)
     for i, endpoint in enumerate(endpoints):
-        app.router.add_api_route(f"/{i}", endpoint, route_class_override=SessionRoute)
+        app.router.add_api_route(f"/{i}", endpoint, route_class_override=DirectRoute)
     return app
 
 
@@ -99,21 +100,23 @@ async def _get(app: FastAPI, path: str) -> httpx.Response:
 
 
 async def test_a_request_only_endpoint_is_called_directly(no_dependency_solving: list[str]) -> None:
-    app = _app(only_request, sync_endpoint)
-    answer = await _get(app, "/0")
+    answer = await _get(_app(only_request), "/0")
     assert (answer.status_code, answer.json()) == (200, {"path": "/0"})
     assert no_dependency_solving == []
-    # A sync endpoint goes to FastAPI's thread pool, as before.
-    answer = await _get(app, "/1")
-    assert (answer.status_code, answer.json()) == (200, {"path": "/1"})
-    assert no_dependency_solving == ["/1"]
 
 
-async def test_an_app_wide_dependency_is_still_solved(no_dependency_solving: list[str]) -> None:
-    ran: list[bool] = []
-    app = _app(only_request, dependencies=[Depends(lambda: ran.append(True))])
-    assert (await _get(app, "/0")).status_code == 200
-    assert (no_dependency_solving, ran) == (["/0"], [True])
+@pytest.mark.parametrize(
+    "endpoint",
+    [sync_endpoint, nothing, with_header, with_query, with_dependency, with_background],
+)
+def test_a_direct_route_refuses_any_other_endpoint_when_declared(endpoint: Any) -> None:
+    with pytest.raises(TypeError, match="takes only the request"):
+        _app(endpoint)
+
+
+def test_a_direct_route_refuses_an_app_wide_dependency_it_would_skip() -> None:
+    with pytest.raises(TypeError, match="takes only the request"):
+        _app(only_request, dependencies=[Depends(lambda: None)])
 
 
 async def test_a_direct_endpoint_must_return_a_response() -> None:
@@ -125,7 +128,7 @@ async def test_a_direct_endpoint_must_return_a_response() -> None:
 async def test_a_traced_request_goes_through_fastapis_handler(
     monkeypatch: pytest.MonkeyPatch, no_dependency_solving: list[str]
 ) -> None:
-    monkeypatch.setattr(db, "get_telemetry_data", lambda: object())
+    monkeypatch.setattr(routing, "get_telemetry_data", lambda: object())
     answer = await _get(_app(only_request), "/0")
     assert (answer.status_code, answer.json()) == (200, {"path": "/0"})
     assert no_dependency_solving == ["/0"]

@@ -1,6 +1,6 @@
-"""A request's unit of work (`SessionRoute`): one session per request for the routes that
-take one, none for those that don't, committed before the response is sent, and a failed
-commit reaches the client as an error, never as a success."""
+"""A request's unit of work belongs to its route (`SessionRoute`): one session per request,
+none for a `DirectRoute`, committed before the response is sent, and a failed commit
+reaches the client as an error, never as a success."""
 
 from __future__ import annotations
 
@@ -14,13 +14,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.core.db import (
-    Database,
-    SessionRoute,
-    request_session,
-    takes_session,
-    takes_the_session,
-)
+from conduit.core.db import Database
+from conduit.core.routing import DirectRoute, SessionRoute, request_session
 
 ARTICLE = {"article": {"title": "Units", "description": "d", "body": "b", "tagList": ["u"]}}
 
@@ -41,14 +36,12 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     return seen
 
 
-def test_every_api_route_that_takes_the_session_is_a_unit_of_work(app: FastAPI) -> None:
-    takes_session = [
-        route
-        for route in app.router.routes
-        if isinstance(route, APIRoute) and takes_the_session(route.dependant)
-    ]
-    assert len(takes_session) > 40  # both mounts
-    assert all(isinstance(route, SessionRoute) for route in takes_session)
+def test_every_api_route_is_a_unit_of_work_but_the_named_direct_ones(app: FastAPI) -> None:
+    api = [r for r in app.router.routes if isinstance(r, APIRoute) and r.path.startswith("/api")]
+    assert len(api) > 40  # both mounts
+    direct = sorted(route.path for route in api if isinstance(route, DirectRoute))
+    assert direct == ["/api/tags", "/api/v1/tags"]
+    assert all(isinstance(route, SessionRoute) for route in api if route.path not in direct)
 
 
 async def test_one_session_per_request_and_none_for_a_cached_read(
@@ -94,27 +87,32 @@ async def test_a_failed_commit_reaches_the_client_as_an_error(
     assert listed.json()["articlesCount"] == 0  # rolled back, not half-kept
 
 
-@takes_session
-async def _marked(request: Request) -> AsyncSession:
+async def _session_of(request: Request) -> AsyncSession:
     return request_session(request)
 
 
-async def test_a_dependency_marked_takes_session_puts_its_route_in_a_unit_of_work(
+async def test_a_dependency_reads_the_session_of_its_routes_unit_of_work(
     app: FastAPI, client: httpx.AsyncClient, opened: list[bool]
 ) -> None:
-    """A dependency may read the session from the request itself (`request_session`) rather
-    than through `SessionDep`; marked, its route still opens exactly one session."""
+    """A dependency takes the request's session with `request_session`: its route opened
+    exactly one, reading for GET and writing for POST."""
     sessions: list[AsyncSession] = []
 
-    async def endpoint(session: Annotated[AsyncSession, Depends(_marked)]) -> dict[str, int]:
+    async def endpoint(session: Annotated[AsyncSession, Depends(_session_of)]) -> dict[str, int]:
         sessions.append(session)
         return {"sessions": len(sessions)}
 
     for method in ("GET", "POST"):
         app.router.add_api_route(
-            "/units/marked", endpoint, methods=[method], route_class_override=SessionRoute
+            "/units/session", endpoint, methods=[method], route_class_override=SessionRoute
         )
-    assert (await client.get("/units/marked")).json() == {"sessions": 1}
-    assert (await client.post("/units/marked")).json() == {"sessions": 2}
+    assert (await client.get("/units/session")).json() == {"sessions": 1}
+    assert (await client.post("/units/session")).json() == {"sessions": 2}
     assert opened == [False, True]
     assert sessions[0] is not sessions[1]
+
+
+def test_a_request_outside_a_session_route_has_no_session() -> None:
+    request = Request({"type": "http", "method": "GET", "path": "/plain", "headers": []})
+    with pytest.raises(RuntimeError, match="only a SessionRoute has a unit of work"):
+        request_session(request)

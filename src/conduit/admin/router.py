@@ -14,10 +14,16 @@ from conduit.core.content import JSON_BODY
 from conduit.core.openapi import error_responses, link, success
 from conduit.core.pagination import NumberedPageDep
 from conduit.core.permissions import Permission, Scope
+from conduit.core.routing import SessionRoute
 from conduit.core.schemas import CleanName, CleanSlug
 from conduit.users.dependencies import UserServiceDep
 
-router = APIRouter(prefix="/admin", tags=["Administration"], dependencies=[needs(Scope.ADMIN)])
+router = APIRouter(
+    prefix="/admin",
+    tags=["Administration"],
+    dependencies=[needs(Scope.ADMIN)],
+    route_class=SessionRoute,
+)
 
 UserManager = Annotated[Principal, Depends(require(Permission.MANAGE_USERS))]
 Restorer = Annotated[Principal, Depends(require(Permission.RESTORE_ARTICLE))]

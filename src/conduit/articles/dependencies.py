@@ -8,12 +8,11 @@ from fastapi import Depends, Request
 
 from conduit.articles.schemas import ArticleFilter, ArticleListQuery
 from conduit.articles.service import ArticleService, TagService
-from conduit.core.db import request_session, takes_session
 from conduit.core.pagination import Page
 from conduit.core.params import QueryParameters
+from conduit.core.routing import request_session
 
 
-@takes_session
 async def get_article_service(request: Request) -> ArticleService:
     return ArticleService(request_session(request), request.app.state.cache)
 

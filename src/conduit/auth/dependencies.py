@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conduit.auth.email import EmailFlows, ResetRequests
 from conduit.auth.schemas import SignedInUser, Viewer
 from conduit.auth.service import AuthService
-from conduit.core.db import SessionDep, request_session, takes_session
 from conduit.core.errors import Forbidden, Unauthorized
 from conduit.core.params import dependency_calls
 from conduit.core.permissions import Actor, Permission, Role, Scope
+from conduit.core.routing import request_session
 
 _SCHEMES = frozenset({"token", "bearer"})
 
@@ -52,7 +52,6 @@ def _auth_service(request: Request) -> AuthService:
     return AuthService(request_session(request), state.tokens, state.activity)
 
 
-@takes_session
 async def get_auth_service(request: Request) -> AuthService:
     return _auth_service(request)
 
@@ -60,9 +59,11 @@ async def get_auth_service(request: Request) -> AuthService:
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 
-def get_email_flows(request: Request, session: SessionDep, auth: AuthServiceDep) -> EmailFlows:
+def get_email_flows(request: Request, auth: AuthServiceDep) -> EmailFlows:
     state = request.app.state
-    return EmailFlows(session, state.settings, auth, state.passwords, state.accounts)
+    return EmailFlows(
+        request_session(request), state.settings, auth, state.passwords, state.accounts
+    )
 
 
 EmailFlowsDep = Annotated[EmailFlows, Depends(get_email_flows)]
@@ -122,7 +123,6 @@ def _credentials(request: Request) -> tuple[str | None, str | None]:
     return (_parse(header) if header else None), (api_key or None)
 
 
-@takes_session
 async def _optional_principal(request: Request) -> Principal | None:
     """The caller, if credentials came."""
     token, api_key = _credentials(request)
@@ -151,7 +151,6 @@ async def _confirmed() -> bool:
     return True
 
 
-@takes_session
 async def _optional_viewer(request: Request) -> Viewer | None:
     """The caller of a read that confirms an access token's session in its own statement
     (see `Viewer`): the same answers as `OptionalPrincipal`, one round trip fewer."""
@@ -166,7 +165,6 @@ async def _optional_viewer(request: Request) -> Viewer | None:
     return Viewer(user_id, session_id, partial(auth.is_live, user_id, session_id))
 
 
-@takes_session
 async def _required_viewer(request: Request) -> Viewer:
     """`_optional_viewer` called, not depended on: one level of FastAPI's solver fewer."""
     viewer = await _optional_viewer(request)

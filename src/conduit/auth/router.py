@@ -30,10 +30,11 @@ from conduit.core.content import JSON_BODY
 from conduit.core.db import MAX_ID
 from conduit.core.openapi import body_link, error_responses, link, success
 from conduit.core.pagination import NumberedPageDep
+from conduit.core.routing import SessionRoute
 from conduit.users.dependencies import UserServiceDep
 
-router = APIRouter(prefix="/auth", tags=["Sessions"])
-keys_router = APIRouter(prefix="/api-keys", tags=["API keys"])
+router = APIRouter(prefix="/auth", tags=["Sessions"], route_class=SessionRoute)
+keys_router = APIRouter(prefix="/api-keys", tags=["API keys"], route_class=SessionRoute)
 
 
 _REFRESH_LINKS = {

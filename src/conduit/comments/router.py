@@ -4,34 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import APIRouter, Path, Response, status
 
 from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, needs, viewer_id
+from conduit.comments.dependencies import CommentServiceDep
 from conduit.comments.schemas import (
     MultipleCommentsResponse,
     NewCommentRequest,
     SingleCommentResponse,
 )
-from conduit.comments.service import CommentService
 from conduit.core.content import JSON_BODY
-from conduit.core.db import MAX_ID, SessionDep
+from conduit.core.db import MAX_ID
 from conduit.core.openapi import error_responses, link, success
 from conduit.core.permissions import Scope
+from conduit.core.routing import SessionRoute
 from conduit.core.schemas import CleanSlug
 
-router = APIRouter(tags=["Comments"])
+router = APIRouter(tags=["Comments"], route_class=SessionRoute)
 
 SlugPath = Annotated[CleanSlug, Path(min_length=1, description="Article slug.")]
 CommentId = Annotated[int, Path(alias="id", ge=1, le=MAX_ID, description="Comment id.")]
 
 _SAME_ARTICLE = "$request.path.slug"
-
-
-async def get_comment_service(session: SessionDep) -> CommentService:
-    return CommentService(session)
-
-
-CommentServiceDep = Annotated[CommentService, Depends(get_comment_service)]
 
 
 @router.get(

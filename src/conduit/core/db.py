@@ -1,18 +1,14 @@
-"""Engine, sessions and the route class that owns a request's transaction."""
+"""The ORM base, the engine and `Database`: the session factories and the unit of work.
+The route class that gives each request its unit of work is in `core/routing.py`."""
 
 from __future__ import annotations
 
-import inspect
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeAlias, TypeVar, cast
+from typing import Any, TypeAlias
 
-from fastapi import Depends, Request, Response
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
-from fastapi.telemetry import get_telemetry_data
 from sqlalchemy import DateTime, MetaData, Row, Select, event
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import InvalidatePoolError
@@ -29,7 +25,6 @@ from sqlalchemy.types import TypeDecorator
 from conduit.core import faults, metrics
 from conduit.core.config import Settings
 from conduit.core.errors import DomainError, unavailable
-from conduit.core.params import dependency_calls, takes_only_the_request
 from conduit.core.reads import DIRECT_READS
 
 NAMING_CONVENTION = {
@@ -46,7 +41,6 @@ AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 
 MAX_ID = 2**31 - 1  # primary keys are 32-bit integers
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Execution option read by the SQLite "begin" hook: writers take the write lock up front
 # (BEGIN IMMEDIATE) so that concurrent writers queue on busy_timeout instead of failing.
 _SQLITE_BEGIN = "conduit_sqlite_begin"
@@ -252,99 +246,3 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-
-
-def get_database(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
-_SESSION = "conduit.session"  # the scope key of a request's session
-
-
-def request_session(request: Request) -> AsyncSession:
-    """The session its route opened for this request (`SessionRoute`). A dependency that
-    reads it this way, rather than through `SessionDep`, is marked `@takes_session`."""
-    session = request.scope.get(_SESSION)
-    if session is None:
-        raise RuntimeError(f"{request.url.path}: sessions are given to SessionRoute routes only")
-    return cast(AsyncSession, session)
-
-
-async def _request_session(request: Request) -> AsyncSession:
-    return request_session(request)
-
-
-SessionDep = Annotated[AsyncSession, Depends(_request_session)]
-
-# The dependencies that take the request's session: a route that depends on any of them,
-# however deep, runs in a unit of work (`SessionRoute`).
-_SESSION_TAKERS: set[Callable[..., Any]] = {_request_session}
-_Call = TypeVar("_Call", bound=Callable[..., Any])
-
-
-def takes_session(call: _Call) -> _Call:
-    """Marks a dependency that reads the session with `request_session(request)` itself.
-    FastAPI solves each dependency of a route on every request, a sub-dependency as one
-    more level of its solver: on the hot reads, the services' dependencies take only the
-    request (~20 µs a level, in-process, for a signed-in article)."""
-    _SESSION_TAKERS.add(call)
-    return call
-
-
-def takes_the_session(dependant: Dependant) -> bool:
-    """Whether anything a route depends on, however deep, takes the request's session."""
-    return any(call in _SESSION_TAKERS for call in dependency_calls(dependant))
-
-
-class SessionRoute(APIRoute):
-    """An API route that runs each request in one unit of work, when anything it depends on
-    takes the session (`SessionDep`, or a dependency marked `@takes_session`): opened
-    before the dependencies are solved, committed once the endpoint has returned and its
-    response is rendered, but before it is sent (a failed commit reaches the client as an
-    error, never as a success), rolled back when anything raises (`Database.session`).
-
-    This is what a `yield` dependency with `scope="function"` does, without FastAPI's
-    machinery around one (an exit stack, two context managers and a shielded cancel scope
-    per request): callgrind, 4 % of a signed-in `GET /api/articles/{slug}`.
-
-    An async endpoint that takes only the request gets no session and is called with the
-    request directly (`_called_directly`)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-        if takes_only_the_request(self.dependant) and inspect.iscoroutinefunction(self.endpoint):
-            return _called_directly(self.endpoint, handler)
-        if not takes_the_session(self.dependant):
-            return handler
-
-        async def in_unit_of_work(request: Request) -> Response:
-            write = request.method not in SAFE_METHODS
-            async with get_database(request).session(write=write) as session:
-                request.scope[_SESSION] = session
-                return await handler(request)
-
-        return in_unit_of_work
-
-
-def _called_directly(
-    endpoint: Callable[[Request], Awaitable[Any]],
-    handler: Callable[[Request], Coroutine[Any, Any, Response]],
-) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-    """The handler of an endpoint that takes only the request (and so no session) and
-    returns its own `Response`: the endpoint is called with the request. FastAPI's handler
-    would solve an empty set of dependencies, read the query string and wrap the call in
-    its telemetry's operations first: ~35 µs of a cached `GET /api/tags` (py-spy), more
-    than the cache hit. When FastAPI's OpenTelemetry is tracing the request, its own handler
-    runs, with its spans."""
-
-    async def called_directly(request: Request) -> Response:
-        if get_telemetry_data() is not None:
-            return await handler(request)
-        response = await endpoint(request)
-        if not isinstance(response, Response):
-            name = getattr(endpoint, "__qualname__", repr(endpoint))
-            raise TypeError(f"{name} takes only the request: it must return a Response")
-        return response
-
-    return called_directly

@@ -9,12 +9,13 @@ from fastapi import APIRouter, File, Path, Response, status
 from conduit.auth.dependencies import CurrentPrincipal, needs
 from conduit.core.openapi import ErrorBody, error_responses
 from conduit.core.permissions import Scope
+from conduit.core.routing import SessionRoute
 from conduit.uploads.dependencies import UploadServiceDep
 from conduit.uploads.images import BY_EXTENSION
 from conduit.uploads.schemas import UploadCreated, UploadRequest
 from conduit.uploads.service import ACCEPTED
 
-router = APIRouter(tags=["Uploads"])
+router = APIRouter(tags=["Uploads"], route_class=SessionRoute)
 
 # Served images can never be run as a page or script, whatever they contain.
 SERVE_HEADERS = {

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from conduit.auth.dependencies import AuthServiceDep, EmailFlowsDep
-from conduit.core.db import SessionDep
+from conduit.core.routing import request_session
 from conduit.core.security import InvalidToken
 from conduit.users.schemas import UpdateUserRequest
 from conduit.users.service import UserService
@@ -16,11 +16,17 @@ _SCHEMES = frozenset({"token", "bearer"})
 
 
 async def get_user_service(
-    request: Request, session: SessionDep, auth: AuthServiceDep, mail: EmailFlowsDep
+    request: Request, auth: AuthServiceDep, mail: EmailFlowsDep
 ) -> UserService:
     state = request.app.state
     return UserService(
-        session, state.passwords, auth, state.accounts, mail, state.cache, db=state.db
+        request_session(request),
+        state.passwords,
+        auth,
+        state.accounts,
+        mail,
+        state.cache,
+        db=state.db,
     )
 
 

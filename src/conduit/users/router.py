@@ -10,6 +10,7 @@ from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, needs
 from conduit.core.content import JSON_BODY
 from conduit.core.openapi import body_link, error_responses, link, success
 from conduit.core.permissions import Scope
+from conduit.core.routing import SessionRoute
 from conduit.core.schemas import CleanName
 from conduit.users.dependencies import NewPasswordHash, UserServiceDep, new_password_hash
 from conduit.users.schemas import (
@@ -22,7 +23,7 @@ from conduit.users.schemas import (
 )
 from conduit.users.service import user_read
 
-router = APIRouter()
+router = APIRouter(route_class=SessionRoute)
 
 
 def profile_links(username: str) -> dict[str, dict[str, Any]]:
