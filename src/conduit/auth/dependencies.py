@@ -19,12 +19,12 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.auth.email import EmailFlows, ResetRequests
+from conduit.auth.permissions import Actor, Permission, Role, Scope
 from conduit.auth.schemas import SignedInUser, Viewer
 from conduit.auth.service import AuthService
 from conduit.core.db import SessionDep, request_session, takes_session
 from conduit.core.errors import Forbidden, Unauthorized
 from conduit.core.params import dependency_calls
-from conduit.core.permissions import Actor, Permission, Role, Scope
 
 _SCHEMES = frozenset({"token", "bearer"})
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response, status
 
 from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, needs, viewer_id
+from conduit.auth.permissions import Scope
 from conduit.comments.schemas import (
     MultipleCommentsResponse,
     NewCommentRequest,
@@ -16,7 +17,6 @@ from conduit.comments.service import CommentService
 from conduit.core.content import JSON_BODY
 from conduit.core.db import MAX_ID, SessionDep
 from conduit.core.openapi import error_responses, link, success
-from conduit.core.permissions import Scope
 from conduit.core.schemas import CleanSlug
 
 router = APIRouter(tags=["Comments"])
