@@ -163,18 +163,26 @@ APPLICATION = [
 SERVICE_CALLERS = ["conduit.api", "conduit.cli", "conduit.main", "conduit.seed"]
 
 
-def _packages() -> list[str]:
-    return sorted(
+def _packages() -> set[str]:
+    return {
         path.parent.name
         for path in PACKAGE.glob("*/__init__.py")
         if path.parent.name not in NOT_DOMAINS
-    )
+    }
+
+
+def _routers(package: str) -> dict[str, APIRouter]:
+    """The routers that `conduit.<package>.router` declares, by attribute name."""
+    module = importlib.import_module(f"conduit.{package}.router")
+    return {name: value for name, value in vars(module).items() if type(value) is APIRouter}
 
 
 def test_every_package_is_in_the_registry() -> None:
     names = [domain.name for domain in DOMAINS]
-    assert len(set(names)) == len(names), names
-    assert sorted(names) == _packages()
+    assert len(set(names)) == len(names), f"named twice in conduit/domains.py: {names}"
+    missing, unknown = sorted(_packages() - set(names)), sorted(set(names) - _packages())
+    assert not missing, f"packages missing from conduit/domains.py: {missing}"
+    assert not unknown, f"conduit/domains.py names no such package: {unknown}"
     for domain in DOMAINS:
         package = PACKAGE / domain.name
         assert (package / "router.py").is_file() is bool(domain.routers), domain
@@ -184,12 +192,10 @@ def test_every_package_is_in_the_registry() -> None:
 def test_the_registry_names_every_router_of_a_domain() -> None:
     for domain in DOMAINS:
         if domain.routers:
-            module = importlib.import_module(domain.module("router"))
-            declared = [name for name, value in vars(module).items() if type(value) is APIRouter]
-            assert sorted(declared) == sorted(domain.routers), domain
+            assert sorted(_routers(domain.name)) == sorted(domain.routers), domain
 
 
-def test_every_registered_route_is_mounted(tmp_path: Path) -> None:
+def test_every_router_is_mounted(tmp_path: Path) -> None:
     app = create_app(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'routes.db'}"))
     documented = {
         (method.upper(), path)
@@ -197,44 +203,64 @@ def test_every_registered_route_is_mounted(tmp_path: Path) -> None:
         for method in operations
     }
     prefix = app.state.settings.api_prefix
+    at_root = {domain.name for domain in DOMAINS if domain.at_root}
     expected = set()
-    for domain in DOMAINS:
-        module = importlib.import_module(domain.module("router")) if domain.routers else None
-        for name in domain.routers:
-            for route in getattr(module, name).routes:
+    for path in PACKAGE.glob("*/router.py"):
+        package = path.parent.name
+        mount = "" if package in at_root else prefix
+        for router in _routers(package).values():
+            for route in router.routes:
                 assert isinstance(route, APIRoute)
-                assert route.include_in_schema, route  # documented, so the document shows it
-                path = route.path_format if domain.at_root else prefix + route.path_format
-                expected |= {(method, path) for method in route.methods if method != "HEAD"}
+                assert route.include_in_schema, route  # so the document shows it
+                methods = route.methods - {"HEAD"}
+                expected |= {(method, mount + route.path_format) for method in methods}
     assert len(expected) > 30
-    assert expected <= documented, sorted(expected - documented)
+    assert not expected - documented, f"not mounted: {sorted(expected - documented)}"
 
 
 def test_conduit_models_holds_every_domains_tables() -> None:
     # Every models module is imported here, so `Base.metadata` has every table; `import
     # conduit.models` alone, in a fresh interpreter, must give the same.
-    for path in sorted(PACKAGE.glob("*/models.py")):
+    for path in PACKAGE.glob("*/models.py"):
         importlib.import_module(f"conduit.{path.parent.name}.models")
-    script = "import conduit.models as m; print(*sorted(m.Base.metadata.tables))"
+    script = "import conduit.models as m; print(*m.Base.metadata.tables)"
     fresh = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     ).stdout.split()
     assert len(fresh) > 10
-    assert fresh == sorted(Base.metadata.tables)
+    missing = sorted(set(Base.metadata.tables) - set(fresh))
+    assert not missing, f"tables missing after `import conduit.models`: {missing}"
+    assert len(fresh) == len(Base.metadata.tables)
 
 
 def test_each_api_key_scope_is_one_domains() -> None:
     scopes = [domain.scope for domain in DOMAINS if domain.scope is not None]
-    assert len(set(scopes)) == len(scopes), scopes
+    assert len(set(scopes)) == len(scopes), f"a scope of two domains: {scopes}"
     assert set(scopes) == {scope.value for scope in Scope}
 
 
 def test_the_import_linter_contracts_name_every_domain() -> None:
     config = tomllib.loads((SRC.parent / "pyproject.toml").read_text(encoding="utf-8"))
-    contracts = {c["id"]: c for c in config["tool"]["importlinter"]["contracts"]}
+    lists = {
+        (c["id"], key): c[key]
+        for c in config["tool"]["importlinter"]["contracts"]
+        for key in ("containers", "source_modules", "forbidden_modules")
+        if key in c
+    }
     domains = sorted(f"conduit.{domain.name}" for domain in DOMAINS)
-    assert contracts["domain-layers"]["containers"] == domains
-    assert contracts["core-imports-no-domain"]["forbidden_modules"] == domains + APPLICATION
-    assert contracts["no-foreign-repository"]["source_modules"] == domains + SERVICE_CALLERS
-    assert contracts["domains-do-not-import-the-app"]["source_modules"] == domains
-    assert contracts["domains-do-not-import-the-app"]["forbidden_modules"] == APPLICATION
+    expected = {
+        ("domain-layers", "containers"): domains,
+        ("core-imports-no-domain", "forbidden_modules"): domains + APPLICATION,
+        ("no-foreign-repository", "source_modules"): domains + SERVICE_CALLERS,
+        ("domains-do-not-import-the-app", "source_modules"): domains,
+        ("domains-do-not-import-the-app", "forbidden_modules"): APPLICATION,
+    }
+    wrong = {
+        f"{contract}.{key}": {
+            "missing": sorted(set(names) - set(lists.get((contract, key), ()))),
+            "unexpected": sorted(set(lists.get((contract, key), ())) - set(names)),
+        }
+        for (contract, key), names in expected.items()
+        if lists.get((contract, key)) != names  # the same names in another order too
+    }
+    assert not wrong, f"pyproject.toml's import-linter lists disagree with the registry: {wrong}"
