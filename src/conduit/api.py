@@ -1,14 +1,17 @@
-"""Every domain router, mounted under the API prefix (and again under `/api/v1`).
+"""Every domain's routers, mounted as the registry (conduit/domains.py) lists them: the API
+under the API prefix (and again under `/api/v1`), the operational routes at the root.
 
-The routes are added to the application's own router, each with its full path, instead of
-through `include_router`. FastAPI (0.16x) keeps an included router as a lazy branch that is
-matched level by level, and twice per request (once to find the branch, once more to pick
-the route inside it). With two mounts of seven domain routers that was about a quarter of
-the CPU of a cached read. A flat list of routes is matched once, one regex per route.
+The API's routes are added to the application's own router, each with its full path,
+instead of through `include_router`. FastAPI (0.16x) keeps an included router as a lazy
+branch that is matched level by level, and twice per request (once to find the branch, once
+more to pick the route inside it). With two mounts of seven domain routers that was about a
+quarter of the CPU of a cached read. A flat list of routes is matched once, one regex per
+route.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from typing import Any
 
@@ -17,29 +20,29 @@ from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import APIRoute, APIRouter
 from starlette.routing import BaseRoute
 
-from conduit.admin.router import router as admin_router
-from conduit.articles.router import router as articles_router
 from conduit.auth.dependencies import SECURITY, auth_is_optional, security_schemes, uses_principal
-from conduit.auth.router import keys_router
-from conduit.auth.router import router as auth_router
-from conduit.comments.router import router as comments_router
 from conduit.core.errors import AllowedMethods
 from conduit.core.openapi import with_errors
 from conduit.core.params import documented_parameters
 from conduit.core.routing import DirectRoute, SessionRoute
-from conduit.uploads.router import router as uploads_router
-from conduit.users.router import router as users_router
+from conduit.domains import DOMAINS, Domain
 
-# The hot reads first: routes are tried in this order (no two domains' paths overlap).
-DOMAIN_ROUTERS = (
-    articles_router,
-    users_router,
-    comments_router,
-    auth_router,
-    keys_router,
-    admin_router,
-    uploads_router,
-)
+
+def routers_of(domain: Domain) -> tuple[APIRouter, ...]:
+    """The routers the registry names for `domain`, in its order."""
+    if not domain.routers:
+        return ()
+    module = importlib.import_module(domain.module("router"))
+    routers = tuple(getattr(module, name) for name in domain.routers)
+    for router in routers:
+        if not isinstance(router, APIRouter):
+            raise TypeError(f"{domain.module('router')}: {router!r} is not an APIRouter")
+    return routers
+
+
+# Under the API prefix, in matching order; and at the root.
+DOMAIN_ROUTERS = tuple(r for d in DOMAINS if not d.at_root for r in routers_of(d))
+ROOT_ROUTERS = tuple(r for d in DOMAINS if d.at_root for r in routers_of(d))
 
 
 # OpenAPI's way of saying "credentials are optional": the empty requirement among the
@@ -133,7 +136,11 @@ def _document_security_schemes(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented hook
 
 
-def mount_api(app: FastAPI, prefix: str) -> None:
+def mount_domains(app: FastAPI, prefix: str) -> None:
+    """Mount every domain's routers: the operational ones included at the root, the API's
+    routes flat under `prefix` and `prefix/v1`, and tried before the others."""
+    for router in ROOT_ROUTERS:
+        app.include_router(router)
     _document_security_schemes(app)
     routes = api_routes()
     prefixes = (prefix, f"{prefix}/v1")

@@ -57,7 +57,7 @@ def db_current() -> None:
 @db_app.command("recount")
 def db_recount() -> None:
     """Rebuild the maintained article counts from the rows (after rows were changed by hand)."""
-    from conduit.articles.admin import recount_articles
+    from conduit.articles.commands import recount_articles
 
     asyncio.run(recount_articles(get_settings()))
     typer.echo("article counts rebuilt")
@@ -134,7 +134,7 @@ def create_admin(
     ] = False,
 ) -> None:
     """Create a user with the admin role (the password is prompted for, or read from stdin)."""
-    from conduit.users.admin import create_admin_user
+    from conduit.users.commands import create_admin_user
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")

@@ -15,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.telemetry import TelemetryConfig
 
 from conduit import __version__
-from conduit.api import mount_api
+from conduit.api import mount_domains
 from conduit.articles.service import TagService
 from conduit.auth.activity import SessionActivity
 from conduit.auth.identity import IdentityResolver
@@ -33,7 +33,6 @@ from conduit.core.ratelimit import RATE_LIMIT_HEADERS, install_rate_limiting
 from conduit.core.redis import create_redis
 from conduit.core.security import PasswordHasher, TokenCodec
 from conduit.idempotency.middleware import install_idempotency
-from conduit.ops.router import router as ops_router
 from conduit.outbox.service import OutboxDeliverer
 from conduit.users.protection import AccountProtection
 
@@ -138,8 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_docs(app)
     install_middleware(app, settings, IdentityResolver(app.state.db, app.state.tokens))
-    app.include_router(ops_router)
-    mount_api(app, settings.api_prefix)
+    mount_domains(app, settings.api_prefix)
     return app
 
 

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from conduit.core.config import Settings
-from conduit.users.admin import create_admin_user
+from conduit.users.commands import create_admin_user
 from tests.conftest import PASSWORD, auth
 
 # What no response body (and no error) may ever show: tracebacks, SQL, source paths and

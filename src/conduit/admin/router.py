@@ -10,10 +10,10 @@ from conduit.admin.schemas import AdminUserRead, AdminUserUpdate, UserPage
 from conduit.articles.dependencies import ArticleServiceDep
 from conduit.articles.schemas import SingleArticleResponse
 from conduit.auth.dependencies import Principal, needs, require
+from conduit.auth.permissions import Permission, Scope
 from conduit.core.content import JSON_BODY
 from conduit.core.openapi import error_responses, link, success
 from conduit.core.pagination import NumberedPageDep
-from conduit.core.permissions import Permission, Scope
 from conduit.core.routing import SessionRoute
 from conduit.core.schemas import CleanName, CleanSlug
 from conduit.users.dependencies import UserServiceDep

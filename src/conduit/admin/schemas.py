@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from conduit.core.permissions import Role
+from conduit.auth.permissions import Role
 from conduit.core.schemas import CamelModel, Timestamp
 
 

@@ -18,6 +18,7 @@ from conduit.articles.schemas import (
 )
 from conduit.articles.service import RESERVED_SLUGS
 from conduit.auth.dependencies import CurrentPrincipal, CurrentViewer, OptionalViewer, needs
+from conduit.auth.permissions import Scope
 from conduit.core.content import JSON_BODY
 from conduit.core.http_cache import (
     IF_NONE_MATCH_PARAMETER,
@@ -28,7 +29,6 @@ from conduit.core.http_cache import (
 )
 from conduit.core.openapi import error_responses, link, success
 from conduit.core.pagination import PageDep
-from conduit.core.permissions import Scope
 from conduit.core.routing import DirectRoute, SessionRoute
 from conduit.core.schemas import CleanSlug
 

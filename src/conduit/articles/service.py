@@ -22,13 +22,13 @@ from conduit.articles.schemas import (
     TagsResponse,
 )
 from conduit.articles.statements import BODY, ArticleRow
+from conduit.auth.permissions import Actor, Permission
 from conduit.auth.schemas import Viewer
 from conduit.core.cache import NULL_CACHE, Cache
 from conduit.core.db import Database, utcnow
 from conduit.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from conduit.core.http_cache import json_body
 from conduit.core.pagination import Page
-from conduit.core.permissions import Actor, Permission
 from conduit.core.schemas import iso_millis
 from conduit.users.service import PROFILES
 

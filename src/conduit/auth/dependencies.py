@@ -19,11 +19,11 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.auth.email import EmailFlows, ResetRequests
+from conduit.auth.permissions import Actor, Permission, Role, Scope
 from conduit.auth.schemas import SignedInUser, Viewer
 from conduit.auth.service import AuthService
 from conduit.core.errors import Forbidden, Unauthorized
 from conduit.core.params import dependency_calls
-from conduit.core.permissions import Actor, Permission, Role, Scope
 from conduit.core.routing import request_session
 
 _SCHEMES = frozenset({"token", "bearer"})

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from conduit.core.permissions import Scope
+from conduit.auth.permissions import Scope
 from conduit.core.schemas import (
     FILLED,
     TEXT,

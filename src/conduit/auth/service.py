@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.auth.activity import SessionActivity
 from conduit.auth.models import ApiKey, AuthSession
+from conduit.auth.permissions import Actor, Role, Scope
 from conduit.auth.repository import AuthRepository
 from conduit.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead, SignedInUser
 from conduit.core.db import MAX_ID, utcnow
 from conduit.core.errors import Forbidden, NotFound, Unauthorized
 from conduit.core.pagination import NumberedPage
-from conduit.core.permissions import Actor, Role, Scope
 from conduit.core.security import InvalidToken, TokenCodec
 from conduit.users.models import User
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, needs, viewer_id
+from conduit.auth.permissions import Scope
 from conduit.comments.dependencies import CommentServiceDep
 from conduit.comments.schemas import (
     MultipleCommentsResponse,
@@ -16,7 +17,6 @@ from conduit.comments.schemas import (
 from conduit.core.content import JSON_BODY
 from conduit.core.db import MAX_ID
 from conduit.core.openapi import error_responses, link, success
-from conduit.core.permissions import Scope
 from conduit.core.routing import SessionRoute
 from conduit.core.schemas import CleanSlug
 

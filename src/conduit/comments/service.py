@@ -10,11 +10,11 @@ from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.articles.service import ArticleService
+from conduit.auth.permissions import Actor, Permission
 from conduit.comments.repository import CommentRepository
 from conduit.comments.schemas import CommentCreate, CommentRead
 from conduit.core.db import AnyRow, utcnow
 from conduit.core.errors import Forbidden, NotFound
-from conduit.core.permissions import Actor, Permission
 from conduit.core.schemas import iso_millis
 
 

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Path, Response, status
 
 from conduit.auth.dependencies import CurrentPrincipal, needs
+from conduit.auth.permissions import Scope
 from conduit.core.openapi import ErrorBody, error_responses
-from conduit.core.permissions import Scope
 from conduit.core.routing import SessionRoute
 from conduit.uploads.dependencies import UploadServiceDep
 from conduit.uploads.images import BY_EXTENSION

@@ -20,8 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from conduit.auth.permissions import Role
 from conduit.core.db import Base, UTCDateTime, utcnow
-from conduit.core.permissions import Role
 from conduit.core.schemas import EMAIL_MAX, IMAGE_MAX, USERNAME_MAX
 
 

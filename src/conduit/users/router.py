@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, status
 
 from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, needs, viewer_id
+from conduit.auth.permissions import Scope
 from conduit.core.content import JSON_BODY
 from conduit.core.openapi import body_link, error_responses, link, success
-from conduit.core.permissions import Scope
 from conduit.core.routing import SessionRoute
 from conduit.core.schemas import CleanName
 from conduit.users.dependencies import NewPasswordHash, UserServiceDep, new_password_hash

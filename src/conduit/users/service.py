@@ -7,13 +7,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.auth.email import EmailFlows
+from conduit.auth.permissions import Role
 from conduit.auth.schemas import SignedInUser
 from conduit.auth.service import AuthService, TokenPair
 from conduit.core.cache import NULL_CACHE, Cache
 from conduit.core.db import Database, utcnow
 from conduit.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from conduit.core.pagination import NumberedPage
-from conduit.core.permissions import Role
 from conduit.core.security import PasswordHasher
 from conduit.users.models import User
 from conduit.users.protection import AccountProtection

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from conduit.auth.permissions import Role
 from conduit.auth.service import AuthService
 from conduit.core.config import Settings
 from conduit.core.db import Database
 from conduit.core.errors import DomainError, validation_errors
-from conduit.core.permissions import Role
 from conduit.core.security import PasswordHasher, TokenCodec
 from conduit.users.protection import AccountProtection
 from conduit.users.schemas import UserCreate
