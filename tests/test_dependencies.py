@@ -2,8 +2,8 @@
 
 A lower bound in pyproject.toml does not stop an older, vulnerable release from staying
 installed in an existing environment (or from being pinned by a lock file or a constraint
-elsewhere); this fails the suite when that happens. Why each floor: README.md, "Dependency
-floors".
+elsewhere); this fails the suite when that happens. Why each floor: docs/security.md,
+"Dependency floors".
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def _installed(name: str) -> Version | None:
 @pytest.mark.parametrize("name", BANNED)
 def test_unmaintained_libraries_are_not_installed(name: str) -> None:
     version = _installed(name)
-    assert version is None, f"{name} {version} is installed: remove it (see README.md)"
+    assert version is None, f"{name} {version} is installed: remove it (see docs/security.md)"
 
 
 @pytest.mark.parametrize(("name", "floor"), FLOORS.items())

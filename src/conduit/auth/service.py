@@ -66,8 +66,8 @@ class AuthService:
         `session_token`: the access token lasts as long as the session may (RealWorld
         clients have no refresh and keep the token they were given). It is checked against
         the session in the database on every request like any other, so logout, password
-        change and deactivation end it at once, and so does idleness (README, "Sessions and
-        tokens")."""
+        change and deactivation end it at once, and so does idleness (docs/api.md,
+        "Sessions and tokens")."""
         now = utcnow()
         refresh_token = secrets.token_urlsafe(32)
         auth_session = AuthSession(

@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     access_token_ttl: int = Field(default=900, gt=0, le=31 * 24 * 3600)
     # A session's absolute lifetime: the refresh tokens' and the RealWorld tokens' limit.
     refresh_token_ttl: int = Field(default=30 * 24 * 3600, gt=0)
-    # A session unused this long ends (README, "Sessions and tokens").
+    # A session unused this long ends (docs/api.md, "Sessions and tokens").
     session_idle_ttl: int = Field(default=7 * 24 * 3600, gt=0)
     jwt_algorithm: str = "HS256"
 
@@ -115,7 +115,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)  # uploads have UPLOAD_MAX_BYTES
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)  # IPs/CIDRs
     gzip_min_bytes: int = Field(default=1024, ge=0)
-    gzip_level: int = Field(default=1, ge=1, le=9)  # zlib's; see README
+    gzip_level: int = Field(default=1, ge=1, le=9)  # zlib's; docs/performance.md
 
     # Rate limits, in the `limits` library's notation ("30/minute", "5/second;100/hour").
     rate_limit_enabled: bool = True
