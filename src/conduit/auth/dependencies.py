@@ -18,6 +18,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conduit.auth.credentials import API_KEY, AUTHORIZATION, read_credentials
 from conduit.auth.email import EmailFlows, ResetRequests
 from conduit.auth.permissions import Actor, Permission, Role, Scope
 from conduit.auth.schemas import SignedInUser, Viewer
@@ -26,16 +27,14 @@ from conduit.core.errors import Forbidden, Unauthorized
 from conduit.core.params import dependency_calls
 from conduit.core.routing import request_session
 
-_SCHEMES = frozenset({"token", "bearer"})
-
 authorization_header = APIKeyHeader(
-    name="Authorization",
+    name=AUTHORIZATION,
     scheme_name="Token",
     description="`Token <jwt>` or `Bearer <jwt>`, the token from login or registration.",
     auto_error=False,
 )
 api_key_header = APIKeyHeader(
-    name="X-API-Key",
+    name=API_KEY,
     scheme_name="ApiKey",
     description="An API key from POST /api/api-keys; acts as its owner within its scopes.",
     auto_error=False,
@@ -101,26 +100,16 @@ class Principal:
         return Actor(id=self.user.id, role=Role(self.user.role))
 
 
-def _parse(header: str) -> str:
-    scheme, _, token = header.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() not in _SCHEMES or not token or " " in token:
-        raise Unauthorized("token", "is invalid")
-    return token
-
-
 def _credentials(request: Request) -> tuple[str | None, str | None]:
-    """(access token, API key) from the headers, at most one of them. The headers are read
-    here, not through the schemes above as dependencies of their own: FastAPI solves each
-    dependency anew on every request, and this runs on almost every request. The schemes
-    are still what the OpenAPI document shows (see `SECURITY`)."""
-    header = request.headers.get(authorization_header.model.name)
-    api_key = request.headers.get(api_key_header.model.name)
-    header = header.strip() if header else None
-    api_key = api_key.strip() if api_key else None
-    if header and api_key:
-        raise Unauthorized("token", "send either Authorization or X-API-Key, not both")
-    return (_parse(header) if header else None), (api_key or None)
+    """(access token, API key) from the headers (`auth.credentials`), at most one of them;
+    401 for unusable ones. The headers are read here, not through the schemes above as
+    dependencies of their own: FastAPI solves each dependency anew on every request, and
+    this runs on almost every request. The schemes are still what the OpenAPI document
+    shows (see `SECURITY`)."""
+    credentials = read_credentials(request.headers)
+    if credentials.invalid is not None:
+        raise Unauthorized(*credentials.invalid)
+    return credentials.token, credentials.key
 
 
 async def _optional_principal(request: Request) -> Principal | None:

@@ -21,9 +21,9 @@ from collections import OrderedDict
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers
 
+from conduit.auth.credentials import read_credentials
 from conduit.auth.repository import AuthRepository
-from conduit.auth.service import KEY_MAX, KEY_PREFIX
-from conduit.core.db import MAX_ID, Database, utcnow
+from conduit.core.db import Database, utcnow
 from conduit.core.errors import ServiceUnavailable
 from conduit.core.faults import log_failure
 from conduit.core.security import InvalidToken, TokenClaims, TokenCodec
@@ -55,7 +55,7 @@ class IdentityResolver:
         token, key = _credentials(headers)
         if token is not None:
             claims = self._claims(token)
-            return None if claims is None else int(claims.subject)
+            return None if claims is None else claims.user_id
         if key is None:
             return None
         fingerprint = self.tokens.fingerprint(key)
@@ -82,7 +82,7 @@ class IdentityResolver:
                 return None
             async with self.db.session(write=False) as session:
                 user = await AuthRepository(session).live_user(
-                    int(claims.subject), claims.session_id, utcnow()
+                    claims.user_id, claims.session_id, utcnow()
                 )
             return None if user is None else user.id
         if key is None:
@@ -91,11 +91,9 @@ class IdentityResolver:
 
     def _claims(self, token: str) -> TokenClaims | None:
         try:
-            claims = self.tokens.decode(token)
-            user_id = int(claims.subject)
-        except (InvalidToken, ValueError):
+            return self.tokens.decode(token)
+        except InvalidToken:
             return None
-        return claims if 0 < user_id <= MAX_ID else None
 
     async def _key_owner(self, fingerprint: str) -> int | None:
         async with self.db.session(write=False) as session:
@@ -109,17 +107,6 @@ class IdentityResolver:
 
 
 def _credentials(headers: Headers) -> tuple[str | None, str | None]:
-    """(access token, API key) from the headers; at most one is set."""
-    authorization = headers.get("authorization", "").strip()
-    key = headers.get("x-api-key", "").strip()
-    if authorization and key:
-        return None, None  # refused by the routes
-    if authorization:
-        scheme, _, token = authorization.partition(" ")
-        token = token.strip()
-        if scheme.lower() in _SCHEMES and token and " " not in token:
-            return token, None
-        return None, None
-    if key.startswith(KEY_PREFIX) and len(key) <= KEY_MAX:
-        return None, key
-    return None, None
+    """(access token, API key); unusable credentials count as none (the routes refuse them)."""
+    credentials = read_credentials(headers)
+    return credentials.token, credentials.key

@@ -33,6 +33,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from conduit.core.config import Settings
+from conduit.core.db import MAX_ID
 from conduit.core.errors import ServiceUnavailable
 
 logger = logging.getLogger("conduit.security")
@@ -167,7 +168,7 @@ class InvalidToken(Exception):
 
 @dataclass(frozen=True, slots=True)
 class TokenClaims:
-    subject: str
+    user_id: int  # the subject
     session_id: str
     issued_at: datetime
     expires_at: datetime
@@ -244,15 +245,19 @@ class TokenCodec:
             )
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise InvalidToken(str(exc)) from None
+        subject, session_id = payload.get("sub"), payload.get("sid")
         if (
             payload.get("typ") != "access"
-            or not isinstance(payload.get("sub"), str)
-            or not isinstance(payload.get("sid"), str)
+            or not isinstance(subject, str)
+            or not subject.isascii()
+            or not subject.isdigit()
+            or not 0 < int(subject) <= MAX_ID
+            or not isinstance(session_id, str)
         ):
             raise InvalidToken("not an access token")
         return TokenClaims(
-            subject=payload["sub"],
-            session_id=payload["sid"],
+            user_id=int(subject),
+            session_id=session_id,
             issued_at=datetime.fromtimestamp(payload["iat"], UTC),
             expires_at=datetime.fromtimestamp(payload["exp"], UTC),
         )
