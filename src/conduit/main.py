@@ -65,9 +65,9 @@ async def _close_quietly(name: str, closing: Coroutine[Any, Any, None]) -> None:
 
 def _freeze_startup_objects() -> None:
     """Move everything alive after start-up (modules, routes, models, compiled schemas)
-    out of the garbage collector's reach. A full collection then walks only what requests
-    created since: measured on the signed-in list, its pause went from ~120 ms, which
-    stalled every request in flight and set the p99, to ~1.5 ms (Python's `gc.freeze`).
+    out of the garbage collector's reach (Python's `gc.freeze`). A full collection then
+    walks only what requests created since, so its pause, which stalls every request in
+    flight, stays short (docs/performance.md).
     Frozen objects are still freed by reference counting; only cycles among them stay, and
     start-up builds the application once per process."""
     gc.collect()

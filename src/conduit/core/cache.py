@@ -10,12 +10,11 @@ entries there are.
 
 Three implementations: Redis (shared by every instance, when `REDIS_URL` is set), an
 in-process LRU with TTL (one process), and a null cache (`CACHE_ENABLED=false`).
-
 The Redis cache FAILS OPEN: any Redis error is a miss (or, for a write, a skipped bump),
-logged on `conduit.cache` and counted in `conduit_store_errors_total{component="cache"}`.
-After an error, reads leave Redis alone for a second; a bump that failed is owed and retried
-before this process uses the cache again, so this process never serves data older than its
-own writes. Other processes may, until the TTL (`CACHE_TTL`) ends the entries.
+logged on `conduit.cache` and counted in `conduit_store_errors_total{component="cache"}`;
+reads then leave Redis alone for a second. A bump that failed is owed and retried before
+this process uses the cache again, so this process never serves data older than its own
+writes; other processes may, until the TTL (`CACHE_TTL`) ends the entries.
 """
 
 from __future__ import annotations

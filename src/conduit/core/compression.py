@@ -3,8 +3,8 @@
 Starlette's `GZipMiddleware` takes every response apart, compressed or not: for a client
 that does not accept gzip it still holds the response's start to add `Vary: Accept-Encoding`
 to the responses it would have compressed. Here a client that accepts gzip goes through
-Starlette's middleware as before, at `GZIP_LEVEL` (default 1, where Starlette's is 9: on
-article lists and the tags, 9 costs 2 to 6 times the CPU of 1 for a body 10-15 % smaller),
+Starlette's middleware as before, at `GZIP_LEVEL` (default 1, where Starlette's is 9: the
+higher levels cost several times the CPU for a body a little smaller, docs/performance.md),
 and any other client through `_mark_vary`, which adds the same `Vary` to the same responses
 with one look at their headers.
 """

@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     # PostgreSQL's plan_cache_mode for this application's connections. Its statements are
     # prepared once per connection (asyncpg), and their plans do not depend on the values
     # (index walks bounded by a page): a generic plan spares the planner on every execution,
-    # ~0.5 ms of database CPU per list page, where "auto" kept re-planning them.
+    # where "auto" kept re-planning them (docs/performance.md).
     db_plan_cache_mode: Literal["auto", "force_generic_plan", "force_custom_plan"] = (
         "force_generic_plan"
     )
@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     log_json: bool | None = None  # None: JSON lines in production, console output otherwise
     access_log: bool = True  # one line per request
     # FastAPI's native OpenTelemetry, on the global providers; off, no request asks whether
-    # a provider is configured (three environment lookups and a few calls, ~20 µs).
+    # a provider is configured (three environment lookups and a few calls).
     otel_enabled: bool = False
     metrics_token: SecretStr | None = None  # when set, /metrics needs `Bearer <token>`
     ready_timeout: float = Field(default=2.0, gt=0)  # seconds per readiness check
@@ -133,21 +133,19 @@ class Settings(BaseSettings):
     # Graceful shutdown: how long in-flight requests may run after SIGTERM.
     shutdown_timeout: int = Field(default=30, ge=0)
 
-    # Freeze what is alive after start-up out of the garbage collector's reach (gc.freeze):
-    # full collections then take ~1.5 ms instead of ~120 ms (see conduit.main).
+    # Freeze what is alive after start-up out of the garbage collector's reach (gc.freeze),
+    # so that a full collection walks only what requests created (see conduit.main).
     gc_freeze: bool = True
     # The collector's first-generation threshold (allocations less deallocations of
     # container objects between two young collections). Python's 700 is reached many times
     # a second by the transient objects of requests in flight, and each collection walks
-    # (and promotes) what those requests hold: measured at 64 connections on the signed-in
-    # list, ~8 % of the worker's CPU. At 10,000 the collector still runs, a few times a
-    # minute (see conduit.main). 0 leaves the interpreter's own threshold.
+    # (and promotes) what those requests hold (docs/performance.md). At 10,000 the collector
+    # still runs, a few times a minute. 0 leaves the interpreter's own threshold.
     gc_threshold: int = Field(default=10_000, ge=0)
 
     # Argon2id parameters: OWASP's password storage cheat sheet's first configuration
-    # (19 MiB, 2 passes, 1 lane), about 40 ms of one core per hash on the 2-core development
-    # machine; RFC 9106's second option (64 MiB, 3 passes) took 160-370 ms there. Hashes made
-    # with other parameters still verify, and are rehashed on the next successful login.
+    # (19 MiB, 2 passes, 1 lane; its cost is in docs/performance.md). Hashes made with other
+    # parameters still verify, and are rehashed on the next successful login.
     # The test suite lowers them: cheaper hashing, same algorithm.
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_cost: int = Field(default=19456, ge=8)  # KiB
@@ -155,9 +153,9 @@ class Settings(BaseSettings):
     # Hashing runs on a few threads of its own per process, at a lower CPU priority (a higher
     # nice value, Linux only; 0 leaves it alone) so that the event loop wins the core. Beyond
     # `argon2_threads` hashes in progress, up to `argon2_queue` wait; more answer 503 with
-    # Retry-After, so that a burst of logins cannot build an unbounded wait. 128 waiting at
-    # ~45 ms each is ~6 s: a burst of sign-ups (50 at once, tests/test_concurrency.py) queues
-    # rather than failing, and a client's usual 30 s timeout is never reached.
+    # Retry-After, so that a burst of logins cannot build an unbounded wait. The default
+    # queue drains well within a client's usual 30 s timeout, and lets a burst of sign-ups
+    # (tests/test_concurrency.py) queue rather than fail.
     argon2_threads: int = Field(default=1, ge=1, le=64)
     argon2_queue: int = Field(default=128, ge=0)
     argon2_nice: int = Field(default=10, ge=0, le=19)

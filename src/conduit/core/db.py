@@ -199,7 +199,7 @@ class Database:
             writer_bind = self.engine.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
         else:
             _ping_idle_connections(self.engine)
-            # Readers: no BEGIN and no COMMIT, two round trips fewer per request. Each
+            # Readers: no BEGIN and no COMMIT, so no round trips for them. Each
             # statement is its own snapshot, as it already was under READ COMMITTED.
             reader_bind = self.engine.execution_options(isolation_level="AUTOCOMMIT")
             writer_bind = self.engine

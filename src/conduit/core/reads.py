@@ -2,11 +2,10 @@
 connection of the request's session.
 
 Through `session.execute`, SQLAlchemy walks the whole statement tree for its cache key on
-every execution, then builds its result and row objects: measured on the article page
-statement (20 rows), ~250 µs of CPU per execution on top of the query itself, more than
-asyncpg's own work. A `HotRead` renders the SQL once per dialect and keeps the bind and
-result processors of its types, so its rows hold the values `session.execute` would give
-(a `TypeDecorator` is applied both ways).
+every execution, then builds its result and row objects, which costs more than asyncpg's
+own work on the article page statement (docs/performance.md). A `HotRead` renders the SQL
+once per dialect and keeps the bind and result processors of its types, so its rows hold
+the values `session.execute` would give (a `TypeDecorator` is applied both ways).
 
 What does not change:
 - the session: the statement runs on the connection the request's session holds, so a
@@ -119,7 +118,7 @@ class HotRead:
 async def _connection(session: AsyncSession) -> AsyncConnection:
     """The connection of the session's transaction, begun if need be. The one the session
     holds is remembered for the transaction's life: `session.connection()` crosses into a
-    greenlet on every call (~40 µs), even when it has nothing to do but return it."""
+    greenlet on every call, even when it has nothing to do but return it."""
     held: tuple[object, AsyncConnection] | None = session.info.get(_HELD)
     transaction = session.sync_session.get_transaction()
     if held is not None and transaction is not None and held[0] is transaction:
