@@ -241,34 +241,25 @@ def test_a_filter_on_the_access_logger_suppresses_the_line(
 
 
 def test_what_our_handler_would_not_write_it_does_not(own_handler_only: io.StringIO) -> None:
-    handler = _ours()
-    access = logging.getLogger(ACCESS_LOGGER)
+    handler, access = _ours(), logging.getLogger(ACCESS_LOGGER)
     with _others_set_aside():
         handler.addFilter(lambda record: False)
         try:
             _request()
         finally:
             handler.filters.clear()
-        handler.setLevel(logging.WARNING)
-        try:
-            _request()
-        finally:
-            handler.setLevel(logging.NOTSET)
-        access.propagate = False
-        try:
-            _request()
-        finally:
-            access.propagate = True
-        access.disabled = True
-        try:
-            _request()
-        finally:
-            access.disabled = False
-        access.setLevel(logging.WARNING)
-        try:
-            _request()
-        finally:
-            access.setLevel(logging.NOTSET)
+        for where, level in [(handler, logging.WARNING), (access, logging.WARNING)]:
+            where.setLevel(level)
+            try:
+                _request()
+            finally:
+                where.setLevel(logging.NOTSET)
+        for attribute, value in [("propagate", False), ("disabled", True)]:
+            setattr(access, attribute, value)
+            try:
+                _request()
+            finally:
+                setattr(access, attribute, not value)
         assert own_handler_only.getvalue() == ""
         _request()
     assert len(own_handler_only.getvalue().splitlines()) == 1
