@@ -15,10 +15,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conduit.core import metrics
+from conduit.core.access_log import AccessLog
 from conduit.core.clientip import ClientIP
 from conduit.core.context import RequestContext, reset_context, set_context
 from conduit.core.errors import BodyTooLarge, error_response, unhandled_response
-from conduit.core.logging import AccessLog
 
 # A client's request id is echoed into headers and logs only when it cannot read as a path.
 _SANE_REQUEST_ID = re.compile(rb"(?!.*\.\.)[A-Za-z0-9._:@+=-]{1,128}")
@@ -151,8 +151,7 @@ class RequestContextMiddleware:
             route = self.routes.label(scope)
             metrics.observe_request(method, route, status, duration)
             if self.access_log is not None:
-                self.access_log.request(
-                    request_id=request_id,
+                self.access_log.request(  # the request id: the context's, as on every line
                     method=method,
                     route=route,
                     path=path,
