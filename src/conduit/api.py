@@ -16,14 +16,11 @@ import inspect
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import APIRoute, APIRouter
 from starlette.routing import BaseRoute
 
-from conduit.auth.dependencies import SECURITY, auth_is_optional, security_schemes, uses_principal
+from conduit.auth.dependencies import security_schemes
 from conduit.core.errors import AllowedMethods
-from conduit.core.openapi import with_errors
-from conduit.core.params import documented_parameters
 from conduit.core.routing import DirectRoute, SessionRoute
 from conduit.domains import DOMAINS, Domain
 
@@ -45,10 +42,6 @@ DOMAIN_ROUTERS = tuple(r for d in DOMAINS if not d.at_root for r in routers_of(d
 ROOT_ROUTERS = tuple(r for d in DOMAINS if d.at_root for r in routers_of(d))
 
 
-# OpenAPI's way of saying "credentials are optional": the empty requirement among the
-# alternatives.
-OPTIONAL: dict[str, list[str]] = {}
-
 # What `add_api_route` takes besides the path and the endpoint: every one of them is an
 # attribute of the route it came from, by the same name.
 _ROUTE_SETTINGS = tuple(
@@ -65,39 +58,8 @@ def api_routes() -> list[APIRoute]:
         for route in domain_router.routes:
             if not isinstance(route, SessionRoute | DirectRoute):  # a route class of ours
                 raise TypeError(f"{route!r}: a domain router sets route_class=SessionRoute")
-            if uses_principal(route.dependant):
-                # FastAPI derives an operation's security from scheme dependencies; the
-                # principal reads the headers itself (auth/dependencies.py), so it is
-                # documented here.
-                security = [*SECURITY, OPTIONAL] if auth_is_optional(route.dependant) else SECURITY
-                route.openapi_extra = {**(route.openapi_extra or {}), "security": security}
-            if parameters := documented_parameters(route.dependant):
-                # Read by a dependency in one step (core/params.py), documented here.
-                route.openapi_extra = {**(route.openapi_extra or {}), "parameters": parameters}
-            route.responses = with_errors(route.responses, *_errors_of(route))
             routes.append(route)
     return routes
-
-
-def _errors_of(route: APIRoute) -> list[int]:
-    """The error answers that follow from what a route does, documented here for every
-    route rather than by each (a route's own description of one of them wins):
-
-    - 429 and 503 on every route: the rate limits count every API request, and every route
-      reads the database (its outage, or no pooled connection free, answers 503);
-    - 413 and 415 where a body is read: over `MAX_BODY_BYTES`, or not the media type taken;
-    - 422 where parameters or a body are validated;
-    - 401 where credentials are read, even where they are optional: bad ones are refused.
-    """
-    codes = [429, 503]
-    if route.body_field is not None:
-        codes += [413, 415]
-    parameters = (route.openapi_extra or {}).get("parameters")
-    if route.body_field is not None or parameters or get_flat_params(route.dependant):
-        codes.append(422)
-    if uses_principal(route.dependant):
-        codes.append(401)
-    return codes
 
 
 def _add(app: FastAPI, prefix: str, route: APIRoute, *, in_schema: bool) -> BaseRoute:
@@ -113,11 +75,10 @@ def _tried_first(app: FastAPI, routes: list[BaseRoute]) -> None:
     """Move `routes` to the head of the application's routes, keeping both orders.
 
     The router tries its routes in order until one matches. FastAPI puts `/openapi.json`
-    first, and the docs and the operational routes (an included router, matched level by
-    level) were added before the API: every API request was first tried against six routes
-    that never answer it. Callgrind: 6 % of a signed-in `GET /api/articles/{slug}`, 10 % of
-    the cached tags. No path of one group is matched by a route of the other, so the
-    answers are the same."""
+    first, and the docs and the operational routes were added before the API: every API
+    request was first tried against routes that never answer it. Callgrind: 6 % of a
+    signed-in `GET /api/articles/{slug}`, 10 % of the cached tags. No path of one group is
+    matched by a route of the other, so the answers are the same."""
     first = set(map(id, routes))
     app.router.routes[:] = [*routes, *(r for r in app.router.routes if id(r) not in first)]
 
@@ -137,10 +98,14 @@ def _document_security_schemes(app: FastAPI) -> None:
 
 
 def mount_domains(app: FastAPI, prefix: str) -> None:
-    """Mount every domain's routers: the operational ones included at the root, the API's
-    routes flat under `prefix` and `prefix/v1`, and tried before the others."""
+    """Mount every domain's routes flat: the operational ones at the root, the API's under
+    `prefix` and `prefix/v1`, and tried before the others. Flat, the application's route
+    list is the route table the middleware read their policies from (core/policies.py)."""
     for router in ROOT_ROUTERS:
-        app.include_router(router)
+        for route in router.routes:
+            if not isinstance(route, APIRoute):
+                raise TypeError(f"{route!r}: a router at the root declares API routes")
+            _add(app, "", route, in_schema=True)
     _document_security_schemes(app)
     routes = api_routes()
     prefixes = (prefix, f"{prefix}/v1")

@@ -29,6 +29,7 @@ from conduit.core.http_cache import (
 )
 from conduit.core.openapi import error_responses, link, success
 from conduit.core.pagination import PageDep
+from conduit.core.policies import policy
 from conduit.core.routing import DirectRoute, SessionRoute
 from conduit.core.schemas import CleanSlug
 
@@ -181,6 +182,7 @@ router.add_api_route(
         **error_responses(403),
     },
 )
+@policy(idempotent=True)
 async def create_article(
     body: NewArticleRequest, principal: CurrentPrincipal, articles: ArticleServiceDep
 ) -> SingleArticleResponse:
@@ -247,6 +249,7 @@ async def delete_article(
         **error_responses(403, 404),
     },
 )
+@policy(idempotent=True)
 async def favorite(
     slug: SlugPath, principal: CurrentPrincipal, articles: ArticleServiceDep
 ) -> SingleArticleResponse:

@@ -14,7 +14,6 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.dependencies.models import Dependant
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +23,7 @@ from conduit.auth.permissions import Actor, Permission, Role, Scope
 from conduit.auth.schemas import SignedInUser, Viewer
 from conduit.auth.service import AuthService
 from conduit.core.errors import Forbidden, Unauthorized
-from conduit.core.params import dependency_calls
+from conduit.core.openapi import reads_credentials
 from conduit.core.routing import request_session
 
 authorization_header = APIKeyHeader(
@@ -44,6 +43,18 @@ api_key_header = APIKeyHeader(
 oauth2_password = OAuth2PasswordBearer(
     tokenUrl="/api/auth/token", scheme_name="OAuth2", auto_error=False
 )
+
+# What the document shows for a route that reads the caller: any one of the schemes, in
+# this order, and the schemes themselves among its components.
+_SCHEMES_DOCUMENTED = (authorization_header, api_key_header, oauth2_password)
+SECURITY: list[dict[str, list[str]]] = [{scheme.scheme_name: []} for scheme in _SCHEMES_DOCUMENTED]
+
+
+def security_schemes() -> dict[str, Any]:
+    return {
+        scheme.scheme_name: scheme.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for scheme in _SCHEMES_DOCUMENTED
+    }
 
 
 def _auth_service(request: Request) -> AuthService:
@@ -112,6 +123,7 @@ def _credentials(request: Request) -> tuple[str | None, str | None]:
     return credentials.token, credentials.key
 
 
+@reads_credentials(SECURITY, optional=True)
 async def _optional_principal(request: Request) -> Principal | None:
     """The caller, if credentials came."""
     token, api_key = _credentials(request)
@@ -124,6 +136,7 @@ async def _optional_principal(request: Request) -> Principal | None:
     return Principal(user=found.user, token=token, session_id=found.session_id)
 
 
+@reads_credentials(SECURITY, optional=False)
 async def _required_principal(
     principal: Annotated[Principal | None, Depends(_optional_principal)],
 ) -> Principal:
@@ -140,6 +153,7 @@ async def _confirmed() -> bool:
     return True
 
 
+@reads_credentials(SECURITY, optional=True)
 async def _optional_viewer(request: Request) -> Viewer | None:
     """The caller of a read that confirms an access token's session in its own statement
     (see `Viewer`): the same answers as `OptionalPrincipal`, one round trip fewer."""
@@ -154,6 +168,7 @@ async def _optional_viewer(request: Request) -> Viewer | None:
     return Viewer(user_id, session_id, partial(auth.is_live, user_id, session_id))
 
 
+@reads_credentials(SECURITY, optional=False)
 async def _required_viewer(request: Request) -> Viewer:
     """`_optional_viewer` called, not depended on: one level of FastAPI's solver fewer."""
     viewer = await _optional_viewer(request)
@@ -164,33 +179,6 @@ async def _required_viewer(request: Request) -> Viewer:
 
 CurrentViewer = Annotated[Viewer, Depends(_required_viewer)]
 OptionalViewer = Annotated[Viewer | None, Depends(_optional_viewer)]
-_OPTIONAL = frozenset({_optional_principal, _optional_viewer})
-_REQUIRED = frozenset({_required_principal, _required_viewer})
-
-
-def auth_is_optional(dependant: Dependant) -> bool:
-    """Whether a route reads the caller when there is one and answers anonymous callers
-    too (its OpenAPI `security` then also lists `{}`)."""
-    calls = set(dependency_calls(dependant))
-    return bool(calls & _OPTIONAL) and not calls & _REQUIRED
-
-
-def uses_principal(dependant: Dependant) -> bool:
-    """Whether a route reads the caller (required or optional)."""
-    return not (_OPTIONAL | _REQUIRED).isdisjoint(dependency_calls(dependant))
-
-
-# What the document shows for a route that reads the caller: any one of the schemes, in
-# this order, and the schemes themselves among its components.
-_SCHEMES_DOCUMENTED = (authorization_header, api_key_header, oauth2_password)
-SECURITY: list[dict[str, list[str]]] = [{scheme.scheme_name: []} for scheme in _SCHEMES_DOCUMENTED]
-
-
-def security_schemes() -> dict[str, Any]:
-    return {
-        scheme.scheme_name: scheme.model.model_dump(mode="json", by_alias=True, exclude_none=True)
-        for scheme in _SCHEMES_DOCUMENTED
-    }
 
 
 def viewer_id(principal: Principal | None) -> int | None:

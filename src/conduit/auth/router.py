@@ -30,6 +30,7 @@ from conduit.core.content import JSON_BODY
 from conduit.core.db import MAX_ID
 from conduit.core.openapi import body_link, error_responses, link, success
 from conduit.core.pagination import NumberedPageDep
+from conduit.core.policies import policy
 from conduit.core.routing import SessionRoute
 from conduit.users.dependencies import UserServiceDep
 
@@ -62,6 +63,7 @@ def _token_response(pair: TokenPair) -> TokenResponse:
     operation_id="IssueToken",
     description="Form fields `username` (the e-mail) and `password`. Starts a session.",
 )
+@policy(rate_limit="auth")
 async def token(form: Annotated[TokenRequest, Form()], users: UserServiceDep) -> TokenResponse:
     return _token_response(await users.login_pair(form.username, form.password))
 
@@ -77,6 +79,7 @@ async def token(form: Annotated[TokenRequest, Form()], users: UserServiceDep) ->
     dependencies=[JSON_BODY],
     responses={200: success("A new pair.", **_REFRESH_LINKS), **error_responses(401)},
 )
+@policy(rate_limit="auth")
 async def refresh(body: RefreshRequest, auth: AuthServiceDep) -> TokenResponse:
     return _token_response(await auth.refresh(body.refresh_token))
 
@@ -115,6 +118,7 @@ async def logout_all(principal: SessionPrincipal, auth: AuthServiceDep) -> Respo
     response_class=Response,
     responses={202: {"description": "The mail is queued; no body."}, **error_responses(403)},
 )
+@policy(rate_limit="auth")
 async def send_verification(principal: CurrentPrincipal, mail: EmailFlowsDep) -> Response:
     await mail.send_verification(principal.user)
     return Response(status_code=status.HTTP_202_ACCEPTED)
@@ -129,6 +133,7 @@ async def send_verification(principal: CurrentPrincipal, mail: EmailFlowsDep) ->
     dependencies=[JSON_BODY],
     responses=error_responses(400),
 )
+@policy(rate_limit="auth")
 async def confirm_verification(body: EmailTokenRequest, mail: EmailFlowsDep) -> Response:
     await mail.confirm_verification(body.token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -149,6 +154,7 @@ async def confirm_verification(body: EmailTokenRequest, mail: EmailFlowsDep) -> 
         202: {"description": "Queued when the address has an account; no body."},
     },
 )
+@policy(rate_limit="auth")
 async def request_reset(body: PasswordResetRequest, resets: ResetRequestsDep) -> Response:
     # Answered before anything is looked up: the same answer, in the same time, for an
     # address with an account and one without.
@@ -165,6 +171,7 @@ async def request_reset(body: PasswordResetRequest, resets: ResetRequestsDep) ->
     dependencies=[JSON_BODY],
     responses=error_responses(400),
 )
+@policy(rate_limit="auth")
 async def confirm_reset(body: PasswordResetConfirm, mail: EmailFlowsDep) -> Response:
     await mail.confirm_reset(body.token, body.password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -17,6 +17,7 @@ from conduit.comments.schemas import (
 from conduit.core.content import JSON_BODY
 from conduit.core.db import MAX_ID
 from conduit.core.openapi import error_responses, link, success
+from conduit.core.policies import policy
 from conduit.core.routing import SessionRoute
 from conduit.core.schemas import CleanSlug
 
@@ -74,6 +75,7 @@ async def list_comments(
         **error_responses(403, 404),
     },
 )
+@policy(idempotent=True)
 async def add_comment(
     slug: SlugPath,
     body: NewCommentRequest,

@@ -1,10 +1,19 @@
-"""OpenAPI helpers: the documented error responses, and the links between operations."""
+"""OpenAPI helpers: what a route's operation documents from its dependencies (`document`,
+called by the route classes), the error responses, and the links between operations."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_flat_params
+from fastapi.routing import APIRoute
+from fastapi.utils import create_model_field
 from pydantic import BaseModel, Field
+
+from conduit.core.params import dependency_calls, documented_parameters
 
 
 class ErrorBody(BaseModel):
@@ -73,6 +82,88 @@ def with_errors(
     itself (a route's own description of a status wins)."""
     own = {str(code) for code in responses}
     return {**responses, **error_responses(*(code for code in codes if str(code) not in own))}
+
+
+# --- what a route documents from its dependencies ---------------------------------------
+
+# OpenAPI's way of saying "credentials are optional": the empty requirement among the
+# alternatives.
+OPTIONAL: dict[str, list[str]] = {}
+_CREDENTIALS = "__conduit_credentials__"
+
+D = TypeVar("D", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    security: tuple[dict[str, list[str]], ...]  # the alternative requirements
+    optional: bool  # anonymous callers are answered too
+
+
+def reads_credentials(security: list[dict[str, list[str]]], *, optional: bool) -> Callable[[D], D]:
+    """Declare that a dependency reads the caller's credentials from the headers itself:
+    FastAPI documents the security of scheme dependencies only, so the route classes
+    document it from this declaration (`document`)."""
+    declared = Credentials(tuple(security), optional)
+
+    def declare(dependency: D) -> D:
+        setattr(dependency, _CREDENTIALS, declared)
+        return dependency
+
+    return declare
+
+
+def credentials_read(dependant: Dependant) -> list[Credentials]:
+    """What the dependencies of a route that read the caller's credentials declare."""
+    calls = dependency_calls(dependant)
+    return [c for c in (getattr(call, _CREDENTIALS, None) for call in calls) if c is not None]
+
+
+def document(route: APIRoute) -> None:
+    """Document on `route` what follows from its dependencies, once, when it is made: its
+    security, the parameters read in one step (core/params.py), and its error answers
+    (`errors_of`; a route's own description of one of them wins)."""
+    extra = dict(route.openapi_extra or {})
+    if read := credentials_read(route.dependant):
+        optional = all(credentials.optional for credentials in read)
+        extra["security"] = [*read[0].security, *([OPTIONAL] if optional else [])]
+    if parameters := documented_parameters(route.dependant):
+        extra["parameters"] = parameters
+    if extra:
+        route.openapi_extra = extra
+    own = {str(code) for code in route.responses}
+    added = [code for code in errors_of(route, bool(read)) if str(code) not in own]
+    route.responses = {**route.responses, **error_responses(*added)}
+    # What FastAPI derives from `responses` when the route is made, for the added ones.
+    route.response_fields = {
+        **route.response_fields,
+        **{
+            code: create_model_field(
+                name=f"Response_{code}_{route.unique_id}", type_=ErrorBody, mode="serialization"
+            )
+            for code in added
+        },
+    }
+
+
+def errors_of(route: APIRoute, reads_credentials: bool) -> list[int]:
+    """The error answers that follow from what an API route does:
+
+    - 429 and 503 on every route: the rate limits count every API request, and every route
+      reads the database (its outage, or no pooled connection free, answers 503);
+    - 413 and 415 where a body is read: over `MAX_BODY_BYTES`, or not the media type taken;
+    - 422 where parameters or a body are validated;
+    - 401 where credentials are read, even where they are optional: bad ones are refused.
+    """
+    codes = [429, 503]
+    if route.body_field is not None:
+        codes += [413, 415]
+    parameters = (route.openapi_extra or {}).get("parameters")
+    if route.body_field is not None or parameters or get_flat_params(route.dependant):
+        codes.append(422)
+    if reads_credentials:
+        codes.append(401)
+    return codes
 
 
 # --- links: how the answer of one operation feeds the next ------------------------------

@@ -7,8 +7,8 @@ query string into one Pydantic model, validated once, and answers bad values wit
 `RequestValidationError` (location `("query", name)`) as a declared parameter would.
 
 The model is what the OpenAPI document shows: `parameters()` gives one parameter object
-per field, as FastAPI writes them, and `api.py` adds them to every route that depends on
-one (`documented_parameters`).
+per field, as FastAPI writes them, and the route classes add them to every route that
+depends on one (`documented_parameters`, called by `core.openapi.document`).
 """
 
 from __future__ import annotations

@@ -3,15 +3,18 @@
 Every API request is counted in one bucket, a fixed window that starts with the bucket's
 first request:
 
-- `auth`: sign-up, login, the token and refresh endpoints, e-mail verification and
-  password reset, per client IP (`RATE_LIMIT_AUTH`, the strictest);
+- `auth`: the routes that declare it (`@policy(rate_limit="auth")`: sign-up, login, the
+  token and refresh endpoints, e-mail verification and password reset), per client IP
+  (`RATE_LIMIT_AUTH`, the strictest);
 - `user`: a signed-in caller (access token or API key), per user, whatever the IP
   (`RATE_LIMIT_USER`);
 - `anon`: everyone else, per client IP (`RATE_LIMIT_ANON`). IPv6 clients are counted by
   their /64 network, the block one subscriber usually gets.
 
-Who is calling comes from an injected `Identify` callable, so that this module imports no
-domain. Operational endpoints (health, readiness, metrics, the docs) are never limited.
+Who is calling comes from an injected `Identify` callable, and each route's class from the
+application's route table (`core/policies.py`), so that this module imports no domain and
+names no path of one. The routes that declare `exempt` (health, readiness, metrics) and the
+docs pages are never limited.
 
 Every limited response carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`
 (IETF draft-ietf-httpapi-ratelimit-headers); a refusal is 429 in the API's error shape with
@@ -41,29 +44,24 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.errors import StorageError
 from redis.asyncio import Redis
 from starlette.datastructures import Headers
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conduit.core import metrics
 from conduit.core.config import Settings
 from conduit.core.context import Identify, current_context
+from conduit.core.docs import DOCS_URL, REDOC_URL
 from conduit.core.errors import error_response
+from conduit.core.policies import PolicyTable, RateLimitClass
 from conduit.core.redis import redis_client
 
 logger = logging.getLogger("conduit.ratelimit")
 
-# Paths under the API prefix (and its /v1 mirror) with the strict `auth` limit.
-AUTH_PATHS = (
-    "/users",
-    "/users/login",
-    "/auth/token",
-    "/auth/refresh",
-    "/auth/verify-email",
-    "/auth/verify-email/confirm",
-    "/auth/password-reset",
-    "/auth/password-reset/confirm",
-)
-EXEMPT_PATHS = frozenset({"/health", "/ready", "/metrics", "/redoc", "/openapi.json"})
-EXEMPT_PREFIXES = ("/docs",)
+# The docs pages, their assets and the document are core's own (core/docs.py, FastAPI's
+# `openapi_url`), served under a prefix rather than as routes of their own: never limited,
+# so that reading the docs spends none of the API's budget.
+EXEMPT_PATHS = frozenset({REDOC_URL, "/openapi.json"})
+EXEMPT_PREFIXES = (DOCS_URL,)
 
 RATE_LIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
 _RAW_HEADER_NAMES = frozenset(name.lower().encode() for name in RATE_LIMIT_HEADERS)
@@ -200,19 +198,24 @@ def _address_key(host: str) -> str:
 
 class RateLimitMiddleware:
     def __init__(
-        self, app: ASGIApp, *, limiter: RateLimiter, identify: Identify, api_prefix: str
+        self, app: ASGIApp, *, limiter: RateLimiter, identify: Identify, routes: list[BaseRoute]
     ) -> None:
         self.app = app
         self.limiter = limiter
         self.identify = identify
-        mounts = (api_prefix, f"{api_prefix}/v1")
-        self.auth_paths = frozenset(mount + path for mount in mounts for path in AUTH_PATHS)
+        # `routes` is the application's route list, read here: the stack is built at the
+        # app's first call (its start-up), once every route is mounted.
+        self.policies = PolicyTable.of(routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or _exempt(scope["path"]):
             await self.app(scope, receive, send)
             return
-        bucket, identity = await self._bucket(scope)
+        limit = self.policies.rate_limit(scope["path"])
+        if limit == "exempt":
+            await self.app(scope, receive, send)
+            return
+        bucket, identity = await self._bucket(scope, limit)
         decision = await self.limiter.hit(bucket, identity)
         if decision is None:
             await self.app(scope, receive, send)
@@ -237,9 +240,11 @@ class RateLimitMiddleware:
 
         await self.app(scope, receive, send_with_headers)
 
-    async def _bucket(self, scope: Scope) -> tuple[str, str]:
+    async def _bucket(self, scope: Scope, limit: RateLimitClass) -> tuple[str, str]:
         path: str = scope["path"]
-        if path.rstrip("/") in self.auth_paths:
+        if path.endswith("/"):  # an auth route's path with a trailing slash counts as auth
+            limit = self.policies.rate_limit(path.rstrip("/"))
+        if limit == "auth":
             return "auth", client_key(scope)
         user_id = await self.identify(Headers(scope=scope))
         if user_id is None:
@@ -261,7 +266,7 @@ def install_rate_limiting(app: FastAPI, settings: Settings, identify: Identify) 
     limiter = RateLimiter(settings, app.state.redis)
     app.state.rate_limiter = limiter
     app.add_middleware(
-        RateLimitMiddleware, limiter=limiter, identify=identify, api_prefix=settings.api_prefix
+        RateLimitMiddleware, limiter=limiter, identify=identify, routes=app.router.routes
     )
     close_on_shutdown(app, limiter.close)
 

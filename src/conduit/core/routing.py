@@ -7,6 +7,9 @@ rendered but before it is sent (a failed commit reaches the client as an error, 
 success), rolled back when anything raises. Reads (GET, HEAD, OPTIONS) get a read-only one.
 Dependencies reach the session with `request_session(request)`, the one accessor.
 
+Both document on their OpenAPI operation what follows from their dependencies (security,
+parameters read in one step, error answers: `core.openapi.document`), once, when made.
+
 `DirectRoute` is the one shortcut, set by name on the routes that use it (see
 docs/performance.md): an async endpoint that takes only the request, has no unit of work,
 and is called with the request without FastAPI's dependency solving.
@@ -24,6 +27,7 @@ from fastapi.telemetry import get_telemetry_data
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.core.db import Database
+from conduit.core.openapi import document
 from conduit.core.params import takes_only_the_request
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -40,7 +44,15 @@ def request_session(request: Request) -> AsyncSession:
     return cast(AsyncSession, session)
 
 
-class SessionRoute(APIRoute):
+class DocumentedRoute(APIRoute):
+    """An API route whose operation documents what its dependencies imply (see the module)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **settings: Any) -> None:
+        super().__init__(path, endpoint, **settings)
+        document(self)
+
+
+class SessionRoute(DocumentedRoute):
     """An API route whose every request runs in one unit of work (see the module)."""
 
     def get_route_handler(self) -> Handler:
@@ -56,7 +68,7 @@ class SessionRoute(APIRoute):
         return in_unit_of_work
 
 
-class DirectRoute(APIRoute):
+class DirectRoute(DocumentedRoute):
     """A route whose async endpoint takes only the request and returns its own `Response`:
     it is called with the request, with no dependency solving and no unit of work (it opens
     what it needs itself). When FastAPI's OpenTelemetry traces the request, FastAPI's own

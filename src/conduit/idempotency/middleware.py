@@ -1,9 +1,9 @@
 """The `Idempotency-Key` header on signed-in writes, as a pure ASGI middleware.
 
-It covers the POSTs that create or change something: create an article, comment on one,
-favorite one, follow a profile (under the API prefix and its /v1 mirror). A request without
-the header, on another route, or without valid credentials goes through untouched (the
-route answers as usual, 401 included).
+It covers the POST routes that declare it (`@policy(idempotent=True)`, core/policies.py:
+create an article, comment on one, favorite one, follow a profile), found in the
+application's route table at start-up. A request without the header, on another route, or
+without valid credentials goes through untouched (the route answers as usual, 401 included).
 
 The body is read in full to fingerprint the request (SHA-256 of method, path, query and
 body) and handed on to the app unchanged. The app's response is held until it is complete,
@@ -20,6 +20,7 @@ import re
 from fastapi import FastAPI
 from starlette.datastructures import Headers
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conduit.core import metrics
@@ -27,6 +28,7 @@ from conduit.core.config import Settings
 from conduit.core.context import Identify
 from conduit.core.errors import error_response
 from conduit.core.faults import log_failure
+from conduit.core.policies import PolicyTable
 from conduit.idempotency.service import (
     CONFLICT,
     MISMATCH,
@@ -40,13 +42,6 @@ logger = logging.getLogger("conduit.idempotency")
 HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 255
 MAX_STORED_BYTES = 1024 * 1024  # a larger response is not recorded (the key is released)
-# The covered routes, under the API prefix and its /v1 mirror.
-COVERED = (
-    "/articles",
-    "/articles/[^/]+/comments",
-    "/articles/[^/]+/favorite",
-    "/profiles/[^/]+/follow",
-)
 _PRINTABLE = re.compile(f"[\\x20-\\x7e]{{1,{MAX_KEY_LENGTH}}}")
 
 
@@ -70,14 +65,15 @@ class IdempotencyMiddleware:
         *,
         service: IdempotencyService,
         identify: Identify,
-        api_prefix: str,
+        routes: list[BaseRoute],
         max_body_bytes: int,
     ) -> None:
         self.app = app
         self.service = service
         self.identify = identify
-        routes = "|".join(COVERED)
-        self.covered = re.compile(f"{re.escape(api_prefix)}(?:/v1)?(?:{routes})")
+        # `routes` is the application's route list, read here: the stack is built at the
+        # app's first call (its start-up), once every route is mounted.
+        self.covered = PolicyTable.of(routes).idempotent_paths
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -215,7 +211,7 @@ def install_idempotency(app: FastAPI, settings: Settings, identify: Identify) ->
         IdempotencyMiddleware,
         service=service,
         identify=identify,
-        api_prefix=settings.api_prefix,
+        routes=app.router.routes,
         max_body_bytes=settings.max_body_bytes,
     )
     return service

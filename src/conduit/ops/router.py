@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from conduit.core.errors import Unauthorized
 from conduit.core.openapi import error_responses
+from conduit.core.policies import policy
 from conduit.ops.service import ReadinessService
 
 router = APIRouter(tags=["Operations"])
@@ -34,6 +35,7 @@ class Ready(BaseModel):
     operation_id="GetHealth",
     description="The process answers. Calls no dependency.",
 )
+@policy(rate_limit="exempt")
 async def health() -> Health:
     return Health(status="ok")
 
@@ -49,6 +51,7 @@ async def health() -> Health:
         503: {"model": Ready, "description": "A dependency is unreachable"},
     },
 )
+@policy(rate_limit="exempt")
 async def ready(request: Request) -> JSONResponse:
     state = request.app.state
     result = await ReadinessService(state.db, state.redis, state.settings.ready_timeout).check()
@@ -76,6 +79,7 @@ def _registry() -> CollectorRegistry:
         **error_responses(401, 422),
     },
 )
+@policy(rate_limit="exempt")
 async def metrics(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Response:

@@ -10,6 +10,7 @@ from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, needs
 from conduit.auth.permissions import Scope
 from conduit.core.content import JSON_BODY
 from conduit.core.openapi import body_link, error_responses, link, success
+from conduit.core.policies import policy
 from conduit.core.routing import SessionRoute
 from conduit.core.schemas import CleanName
 from conduit.users.dependencies import NewPasswordHash, UserServiceDep, new_password_hash
@@ -79,6 +80,7 @@ UsernamePath = Annotated[CleanName, Path(min_length=1, description="A username."
         **error_responses(409),
     },
 )
+@policy(rate_limit="auth")
 async def register(body: NewUserRequest, users: UserServiceDep) -> UserSessionResponse:
     return UserSessionResponse(user=await users.register(body.user))
 
@@ -94,6 +96,7 @@ async def register(body: NewUserRequest, users: UserServiceDep) -> UserSessionRe
         **error_responses(401, 403),
     },
 )
+@policy(rate_limit="auth")
 async def login(body: LoginRequest, users: UserServiceDep) -> UserSessionResponse:
     return UserSessionResponse(user=await users.login(body.user))
 
@@ -176,6 +179,7 @@ async def get_profile(
         **error_responses(403, 404),
     },
 )
+@policy(idempotent=True)
 async def follow(
     username: UsernamePath, principal: CurrentPrincipal, users: UserServiceDep
 ) -> ProfileResponse:
