@@ -1,12 +1,9 @@
 """Every domain's routers, mounted as the registry (conduit/domains.py) lists them: the API
 under the API prefix (and again under `/api/v1`), the operational routes at the root.
 
-The API's routes are added to the application's own router, each with its full path,
-instead of through `include_router`. FastAPI (0.16x) keeps an included router as a lazy
-branch that is matched level by level, and twice per request (once to find the branch, once
-more to pick the route inside it). With two mounts of seven domain routers that was about a
-quarter of the CPU of a cached read. A flat list of routes is matched once, one regex per
-route.
+The routes are added to the application's own router, each with its full path, instead of
+through `include_router`, which keeps an included router as a lazy branch matched level by
+level: a flat list of routes is matched once, one regex per route (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -76,9 +73,8 @@ def _tried_first(app: FastAPI, routes: list[BaseRoute]) -> None:
 
     The router tries its routes in order until one matches. FastAPI puts `/openapi.json`
     first, and the docs and the operational routes were added before the API: every API
-    request was first tried against routes that never answer it. Callgrind: 6 % of a
-    signed-in `GET /api/articles/{slug}`, 10 % of the cached tags. No path of one group is
-    matched by a route of the other, so the answers are the same."""
+    request was first tried against routes that never answer it (docs/performance.md). No
+    path of one group is matched by a route of the other, so the answers are the same."""
     first = set(map(id, routes))
     app.router.routes[:] = [*routes, *(r for r in app.router.routes if id(r) not in first)]
 
