@@ -32,6 +32,7 @@ from conduit.articles.statements import (
     ArticleView,
     PageShape,
     article_read,
+    as_view,
     count_read,
     page_read,
 )
@@ -62,7 +63,7 @@ class ArticleRepository:
         params.update(page_limit=limit, page_offset=offset)
         read = page_read(self._dialect(), _shape(where, viewer))
         rows = await read.all(self.session, params)
-        return [ArticleView._make(row) for row in rows]
+        return list(map(as_view, rows))
 
     async def count(self, where: ArticleFilter) -> int:
         counted = await self.counters.count(where)
@@ -77,7 +78,7 @@ class ArticleRepository:
         """The live article's view with its body."""
         read = article_read(self._dialect(), viewer_id is not None, "id")
         row = await read.first(self.session, {"article_id": article_id, "viewer_id": viewer_id})
-        return None if row is None else ArticleView._make(row)
+        return None if row is None else as_view(row)
 
     async def get_view_by_slug(self, slug: str, viewer: Viewer | None) -> ArticleView | None:
         """The live article's view with its body; its `live` tells whether the viewer's
@@ -85,7 +86,7 @@ class ArticleRepository:
         confirm = viewer is not None and viewer.session_id is not None
         read = article_read(self._dialect(), viewer is not None, "slug", confirm)
         row = await read.first(self.session, {**_viewing(viewer), "slug": slug})
-        return None if row is None else ArticleView._make(row)
+        return None if row is None else as_view(row)
 
     async def popular_tags(self) -> list[str]:
         return await self.counters.popular_tags()

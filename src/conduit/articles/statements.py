@@ -11,8 +11,8 @@ what it matches (articles/counters.py) is a column of every row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache
+from collections.abc import Callable, Sequence
+from functools import cache, partial
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
@@ -65,6 +65,10 @@ class ArticleView(NamedTuple):
     body: str | None  # an article's; None in a page's rows
     total: int | None  # a page's: the maintained count of what its filters match, if one does
     live: bool | int | None  # whether the viewer's token is usable, when the read checks it
+
+
+# A row as an ArticleView, its values kept as they are: a C call, no Python frame per row.
+as_view: Callable[[Sequence[Any]], ArticleView] = partial(tuple.__new__, ArticleView)
 
 
 def _select(
@@ -130,11 +134,11 @@ def _token_check() -> ColumnElement[Any]:
     return exists().where(live_session()).correlate(None)
 
 
-@dataclass(frozen=True, slots=True)
-class PageShape:
+class PageShape(NamedTuple):
     """What a page's statement depends on besides the dialect: whether the viewer is
     signed in, the filters used (bound parameters of the same name: `tag`, `author`,
-    `favorited_by`, `feed_of`) and whether the read checks the viewer's token."""
+    `favorited_by`, `feed_of`) and whether the read checks the viewer's token. A tuple: it
+    is hashed, as a cache key, on every list."""
 
     signed_in: bool
     tag: bool = False
