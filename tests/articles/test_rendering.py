@@ -13,8 +13,10 @@ import httpx
 from pydantic import BaseModel
 from sqlalchemy import update
 
+from conduit.articles import render
 from conduit.articles.models import Article
 from conduit.articles.schemas import MultipleArticlesResponse, SingleArticleResponse
+from conduit.articles.statements import ArticleView
 from conduit.comments.models import Comment
 from conduit.comments.schemas import MultipleCommentsResponse
 from conduit.core.http_cache import json_body
@@ -119,3 +121,26 @@ async def test_stored_timestamps_read_as_utc_milliseconds_truncated(
             )
         comment = (await client.get(f"/api/articles/{slug}/comments")).json()["comments"][0]
         assert (comment["createdAt"], comment["updatedAt"]) == expected
+
+
+def test_the_renderer_puts_each_field_of_the_row_under_its_own_key() -> None:
+    """`render.listed` unpacks the row in field order: a field moved in `ArticleView` must
+    not land under another field's key."""
+    row = ArticleView(*(f"<{name}>" for name in ArticleView._fields))._replace(favorited=0)
+    assert render.article(row) == {
+        "slug": row.slug,
+        "title": row.title,
+        "description": row.description,
+        "tagList": row.tag_list,
+        "createdAt": row.created_at,
+        "updatedAt": row.updated_at,
+        "favorited": False,
+        "favoritesCount": row.favorites_count,
+        "author": {
+            "username": row.author_username,
+            "bio": row.author_bio,
+            "image": row.author_image,
+            "following": True,
+        },
+        "body": row.body,
+    }
