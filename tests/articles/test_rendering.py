@@ -13,8 +13,11 @@ import httpx
 from pydantic import BaseModel
 from sqlalchemy import update
 
+from conduit.articles import render
 from conduit.articles.models import Article
 from conduit.articles.schemas import MultipleArticlesResponse, SingleArticleResponse
+from conduit.articles.statements import ArticleView
+from conduit.comments.models import Comment
 from conduit.comments.schemas import MultipleCommentsResponse
 from conduit.core.http_cache import json_body
 from conduit.core.schemas import iso_millis
@@ -82,8 +85,9 @@ def test_timestamps_are_utc_milliseconds_truncated() -> None:
 async def test_stored_timestamps_read_as_utc_milliseconds_truncated(
     client: httpx.AsyncClient, app: Any
 ) -> None:
-    """On PostgreSQL the reads have the server render the timestamps (`to_char`); what it
-    renders must be what `iso_millis` renders, down to the last microsecond of a year."""
+    """The reads have the database render the timestamps (`articles.columns.iso_text`:
+    `to_char` on PostgreSQL, the stored text cut on SQLite); what it renders must be what
+    `iso_millis` renders, down to the last microsecond of a year, for articles and comments."""
     token = await register(client, "alice")
     moments = [
         datetime(2026, 1, 2, 3, 4, 5, 678999, tzinfo=UTC),
@@ -107,3 +111,36 @@ async def test_stored_timestamps_read_as_utc_milliseconds_truncated(
             listed = (await client.get("/api/articles", headers=headers)).json()["articles"]
             found = next(item for item in listed if item["slug"] == slug)
             assert (found["createdAt"], found["updatedAt"]) == expected
+        body = {"comment": {"body": "timed"}}
+        posted = await client.post(f"/api/articles/{slug}/comments", json=body, headers=auth(token))
+        async with app.state.db.engine.begin() as conn:
+            await conn.execute(
+                update(Comment)
+                .where(Comment.id == posted.json()["comment"]["id"])
+                .values(created_at=moment, updated_at=later)
+            )
+        comment = (await client.get(f"/api/articles/{slug}/comments")).json()["comments"][0]
+        assert (comment["createdAt"], comment["updatedAt"]) == expected
+
+
+def test_the_renderer_puts_each_field_of_the_row_under_its_own_key() -> None:
+    """`render.listed` unpacks the row in field order: a field moved in `ArticleView` must
+    not land under another field's key."""
+    row = ArticleView(*(f"<{name}>" for name in ArticleView._fields))._replace(favorited=0)
+    assert render.article(row) == {
+        "slug": row.slug,
+        "title": row.title,
+        "description": row.description,
+        "tagList": row.tag_list,
+        "createdAt": row.created_at,
+        "updatedAt": row.updated_at,
+        "favorited": False,
+        "favoritesCount": row.favorites_count,
+        "author": {
+            "username": row.author_username,
+            "bio": row.author_bio,
+            "image": row.author_image,
+            "following": True,
+        },
+        "body": row.body,
+    }

@@ -13,7 +13,7 @@ from sqlalchemy import Integer, String, TypeDecorator, bindparam, cast, event, s
 from sqlalchemy.engine import Dialect
 
 from conduit.articles.models import Tag
-from conduit.articles.statements import article_read, page_read
+from conduit.articles.statements import PageShape, article_read, page_read
 from conduit.core.config import Settings
 from conduit.core.db import Database
 from conduit.core.reads import HotRead
@@ -67,9 +67,9 @@ async def test_a_hot_read_returns_what_the_session_returns(settings: Settings) -
         # The article statements too, signed in and not, on whatever the database holds.
         name = database.engine.dialect.name
         for read, read_params in (
-            (page_read(name, True, False, False, False, False).read, {}),
-            (page_read(name, False, True, False, False, False).read, {}),
-            (page_read(name, True, True, False, False, False, True).read, {}),
+            (page_read(name, PageShape(signed_in=True)), {}),
+            (page_read(name, PageShape(signed_in=False, tag=True)), {}),
+            (page_read(name, PageShape(signed_in=True, tag=True, confirm=True)), {}),
             (article_read(name, True, "slug"), {"slug": "x"}),
             (article_read(name, True, "slug", True), {"slug": "x"}),
         ):

@@ -16,7 +16,6 @@ from typing import cast as typing_cast
 from sqlalchemy import (
     delete,
     exists,
-    func,
     insert,
     literal,
     select,
@@ -29,11 +28,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conduit.articles.counters import ArticleCounters
 from conduit.articles.models import Article, ArticleTag, CountKind, Favorite, Tag
 from conduit.articles.schemas import ArticleFilter
-from conduit.articles.statements import ArticleRow, apply_filter, article_read, page_read
+from conduit.articles.statements import (
+    ArticleView,
+    PageShape,
+    article_read,
+    as_view,
+    count_read,
+    page_read,
+)
 from conduit.auth.schemas import Viewer
 from conduit.core.db import utcnow
 from conduit.core.upsert import insert_ignore
-from conduit.users.models import User
 
 RowLock = Literal["share", "update"] | None
 
@@ -50,65 +55,38 @@ class ArticleRepository:
 
     async def list_page(
         self, where: ArticleFilter, viewer: Viewer | None, *, limit: int, offset: int
-    ) -> tuple[Sequence[ArticleRow], int | None, bool | None]:
-        """A page of article views (see `statements.view` for the columns), newest first;
-        the number of articles `where` matches when the page's rows tell it; and whether
-        the viewer's token is usable when the read checked it and has a row to tell."""
-        confirm = viewer is not None and viewer.session_id is not None
-        read = page_read(
-            self._dialect(),
-            viewer is not None,
-            where.tag is not None,
-            where.author is not None,
-            where.favorited_by is not None,
-            where.feed_of is not None,
-            confirm,
-        )
-        params = {
-            **_viewing(viewer),
-            "tag": where.tag,
-            "author": where.author,
-            "favorited_by": where.favorited_by,
-            "feed_of": where.feed_of,
-            "page_limit": limit,
-            "page_offset": offset,
-        }
-        rows = await read.read.all(self.session, params)
-        if not rows:
-            return rows, None, None
-        total = None if read.total is None else rows[0][read.total]
-        return rows, total, None if read.live is None else bool(rows[0][read.live])
+    ) -> list[ArticleView]:
+        """A page of article views, newest first; a row's `total` is the number of
+        articles `where` matches when a maintained count tells it, and its `live` whether
+        the viewer's token is usable when the read checks it."""
+        params = {**_viewing(viewer), **_filtering(where)}
+        params.update(page_limit=limit, page_offset=offset)
+        read = page_read(self._dialect(), _shape(where, viewer))
+        rows = await read.all(self.session, params)
+        return list(map(as_view, rows))
 
     async def count(self, where: ArticleFilter) -> int:
         counted = await self.counters.count(where)
         if counted is not None:
             return counted
         # Filters combined: counted from the rows, bounded by the most selective one.
-        stmt = apply_filter(
-            select(func.count())
-            .select_from(Article)
-            .join(User, User.id == Article.author_id)
-            .where(Article.deleted_at.is_(None)),
-            where,
-        )
-        return int((await self.session.execute(stmt)).scalar_one())
+        read = count_read(_shape(where, None))
+        [(counted,)] = await read.all(self.session, _filtering(where))  # an aggregate's one row
+        return int(counted)
 
-    async def get_view(self, article_id: int, viewer_id: int | None) -> ArticleRow | None:
-        """The live article's view with its body, then its id (see `statements.view`)."""
+    async def get_view(self, article_id: int, viewer_id: int | None) -> ArticleView | None:
+        """The live article's view with its body."""
         read = article_read(self._dialect(), viewer_id is not None, "id")
-        params = {"article_id": article_id, "viewer_id": viewer_id}
-        row: ArticleRow | None = await read.first(self.session, params)
-        return row
+        row = await read.first(self.session, {"article_id": article_id, "viewer_id": viewer_id})
+        return None if row is None else as_view(row)
 
-    async def get_view_by_slug(
-        self, slug: str, viewer: Viewer | None
-    ) -> tuple[ArticleRow | None, bool | None]:
-        """The live article's view with its body (see `get_view`), and whether the viewer's
-        token is usable when the read checked it and has a row to tell (see `list_page`)."""
+    async def get_view_by_slug(self, slug: str, viewer: Viewer | None) -> ArticleView | None:
+        """The live article's view with its body; its `live` tells whether the viewer's
+        token is usable when the read checks it (see `list_page`)."""
         confirm = viewer is not None and viewer.session_id is not None
         read = article_read(self._dialect(), viewer is not None, "slug", confirm)
-        row: ArticleRow | None = await read.first(self.session, {**_viewing(viewer), "slug": slug})
-        return row, (bool(row[-1]) if confirm and row is not None else None)
+        row = await read.first(self.session, {**_viewing(viewer), "slug": slug})
+        return None if row is None else as_view(row)
 
     async def popular_tags(self) -> list[str]:
         return await self.counters.popular_tags()
@@ -248,6 +226,27 @@ def _viewing(viewer: Viewer | None) -> dict[str, Any]:
     if viewer is None:
         return {"viewer_id": None}
     return {"viewer_id": viewer.user_id, "session_id": viewer.session_id, "now": utcnow()}
+
+
+def _shape(where: ArticleFilter, viewer: Viewer | None) -> PageShape:
+    return PageShape(
+        signed_in=viewer is not None,
+        tag=where.tag is not None,
+        author=where.author is not None,
+        favorited_by=where.favorited_by is not None,
+        feed=where.feed_of is not None,
+        confirm=viewer is not None and viewer.session_id is not None,
+    )
+
+
+def _filtering(where: ArticleFilter) -> dict[str, Any]:
+    """The parameters of a list's filters (see `statements.PageShape`)."""
+    return {
+        "tag": where.tag,
+        "author": where.author,
+        "favorited_by": where.favorited_by,
+        "feed_of": where.feed_of,
+    }
 
 
 def _created_at(article_id: int) -> Any:

@@ -142,7 +142,7 @@ async def get_article(
     articles: ArticleServiceDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    body = await articles.get_json(slug, viewer)
+    body = await articles.article_json(slug, viewer)
     return conditional_json(body, if_none_match, shared=viewer is None)
 
 

@@ -1,8 +1,8 @@
 """The article read statements: built once per shape (filters used, signed in or not,
 dialect) and run with bound parameters, as `HotRead`s (core/reads.py): on PostgreSQL their
 SQL is rendered once and run on the driver; elsewhere SQLAlchemy finds their compiled form
-in its cache. They are Core statements on the tables, not ORM entities: rows are plain
-tuples of the columns `view` documents.
+in its cache. They are Core statements on the tables, not ORM entities: every article read
+selects the columns of `ArticleView`, in its order, and its rows are read as that type.
 
 A page is one statement: author, following, favorited, favoritesCount and the tags come
 from joins and correlated subqueries, and with one filter at most, the maintained count of
@@ -11,35 +11,28 @@ what it matches (articles/counters.py) is a column of every row.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from functools import cache
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from functools import cache, partial
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    Dialect,
     Integer,
     String,
-    Text,
-    TypeDecorator,
-    aggregate_order_by,
     bindparam,
     cast,
     exists,
     false,
     func,
-    literal_column,
+    null,
     select,
     true,
-    type_coerce,
 )
-from sqlalchemy.orm import aliased
 
+from conduit.articles.columns import iso_text, tag_names
 from conduit.articles.counters import count_answering, count_statement
 from conduit.articles.models import Article, ArticleTag, Favorite, Tag
-from conduit.articles.schemas import ArticleFilter
 from conduit.auth.models import live_session
 from conduit.core.db import AnySelect
 from conduit.core.reads import HotRead
@@ -54,98 +47,73 @@ _follows = Follow.__table__
 _authors = _users.alias("authors")
 
 
-class TagNames(TypeDecorator[list[str]]):
-    """An article's tag names, sorted, aggregated by the database: an array on PostgreSQL
-    (sorted there), a JSON array on SQLite (sorted here: SQLite before 3.44 cannot order an
-    aggregate; its BINARY collation and Python both order by code point)."""
+class ArticleView(NamedTuple):
+    """A row of every article read: the columns `_select` selects, in this order."""
 
-    impl = Text
-    cache_ok = True
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> list[str]:
-        if value is None:  # array_agg over no rows
-            return []
-        if isinstance(value, str):
-            return sorted(json.loads(value))
-        return list(value)
-
-
-def _tag_names(dialect: str) -> ColumnElement[list[str]]:
-    """The article's tag names. On PostgreSQL each name is looked up by primary key: joined
-    instead, the planner hashes the whole tags table once per article of the page."""
-    if dialect == "postgresql":
-        name = select(_tags.c.name).where(_tags.c.id == _article_tags.c.tag_id).scalar_subquery()
-        names = (
-            select(name.label("name"))
-            .where(_article_tags.c.article_id == _articles.c.id)
-            .correlate(_articles)
-            .subquery("article_tag_names")
-        )
-        aggregate = select(aggregate_order_by(func.array_agg(names.c.name), names.c.name))
-    else:
-        aggregate = (
-            select(func.json_group_array(_tags.c.name))
-            .select_from(_article_tags.join(_tags, _tags.c.id == _article_tags.c.tag_id))
-            .where(_article_tags.c.article_id == _articles.c.id)
-        )
-    return type_coerce(aggregate.scalar_subquery(), TagNames())
+    slug: str
+    title: str
+    description: str
+    created_at: str  # as the API shows it (`iso_text`)
+    updated_at: str
+    favorites_count: int
+    favorited: bool | int  # SQLite answers 0 or 1
+    author_username: str
+    author_bio: str | None
+    author_image: str | None
+    author_following: bool | int
+    tag_list: list[str]
+    body: str | None  # an article's; None in a page's rows
+    total: int | None  # a page's: the maintained count of what its filters match, if one does
+    live: bool | int | None  # whether the viewer's token is usable, when the read checks it
 
 
-# ISO 8601 in UTC with milliseconds and a Z, as `core.schemas.iso_millis` renders it: `MS`
-# truncates, as Python's `isoformat(timespec="milliseconds")` does.
-_ISO_MILLIS: ColumnElement[str] = literal_column("""'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'""")
+# A row as an ArticleView, its values kept as they are: a C call, no Python frame per row.
+as_view: Callable[[Sequence[Any]], ArticleView] = partial(tuple.__new__, ArticleView)
 
 
-def _stamp(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
-    """A timestamp column as the API shows it. PostgreSQL renders the text itself: in
-    Python each would be a conversion to UTC and an `isoformat`, twice per row, ~7 % of a
-    signed-in page of 20 (py-spy). Elsewhere the datetime, which the service renders."""
-    if dialect == "postgresql":
-        utc = func.timezone(literal_column("'UTC'"), column)
-        return func.to_char(utc, _ISO_MILLIS, type_=String)
-    return column
-
-
-# A row of an article view: a tuple of its columns' values.
-ArticleRow = tuple[Any, ...]
-
-
-# The columns of an article view, in this order (the service unpacks them by position):
-# slug, title, description, created_at, updated_at (text on PostgreSQL, see `_stamp`),
-# favorites_count, favorited,
-# author_username, author_bio, author_image, author_following, tag_list [, body] [, id]
-def view(dialect: str, *, signed_in: bool, with_body: bool) -> AnySelect:
+def _select(
+    dialect: str,
+    *,
+    signed_in: bool,
+    body: ColumnElement[Any] | None = None,
+    total: ColumnElement[Any] | None = None,
+    live: ColumnElement[Any] | None = None,
+) -> AnySelect:
+    """An article read: the live articles joined to their authors, selecting the columns
+    of `ArticleView` (NULL where the read has no such column)."""
     viewer = bindparam("viewer_id", type_=Integer)
     favorites_count = (
         select(func.count()).where(_favorites.c.article_id == _articles.c.id).scalar_subquery()
     )
     if signed_in:
-        favorited: ColumnElement[bool] = exists().where(
+        favorited: ColumnElement[Any] = exists().where(
             _favorites.c.article_id == _articles.c.id, _favorites.c.user_id == viewer
         )
-        following: ColumnElement[bool] = exists().where(
+        following: ColumnElement[Any] = exists().where(
             _follows.c.follower_id == viewer, _follows.c.followee_id == _users.c.id
         )
     else:
         favorited = following = false()
-    columns: list[Any] = [
-        _articles.c.slug,
-        _articles.c.title,
-        _articles.c.description,
-        _stamp(_articles.c.created_at, dialect),
-        _stamp(_articles.c.updated_at, dialect),
-        favorites_count,
-        favorited,
-        _users.c.username,
-        _users.c.bio,
-        _users.c.image,
-        following,
-        _tag_names(dialect),
-    ]
-    if with_body:
-        columns.append(_articles.c.body)
+    columns: dict[str, ColumnElement[Any]] = {
+        "slug": _articles.c.slug,
+        "title": _articles.c.title,
+        "description": _articles.c.description,
+        "created_at": iso_text(_articles.c.created_at, dialect),
+        "updated_at": iso_text(_articles.c.updated_at, dialect),
+        "favorites_count": favorites_count,
+        "favorited": favorited,
+        "author_username": _users.c.username,
+        "author_bio": _users.c.bio,
+        "author_image": _users.c.image,
+        "author_following": following,
+        "tag_list": tag_names(dialect),
+        "body": null() if body is None else body,
+        "total": null() if total is None else total,
+        "live": null() if live is None else live,
+    }
+    assert tuple(columns) == ArticleView._fields  # rows are read by position as ArticleView
     return (
-        select(*columns)
+        select(*(column.label(name) for name, column in columns.items()))
         .select_from(_articles.join(_users, _users.c.id == _articles.c.author_id))
         .where(_articles.c.deleted_at.is_(None))
     )
@@ -159,52 +127,51 @@ def _page_offset() -> ColumnElement[int]:
     return bindparam("page_offset", type_=BigInteger)  # past 2**31 is valid input
 
 
-def _confirming(stmt: AnySelect) -> AnySelect:
-    """`stmt` with a last column telling whether the viewer's access token is usable (see
-    `auth.models.live_session`; parameters `session_id` and `now`): the token check in the
-    read's own statement, evaluated once (an uncorrelated subquery), not once per row."""
-    live = exists().where(live_session()).correlate(None)
-    return stmt.add_columns(live.label("live"))
+def _token_check() -> ColumnElement[Any]:
+    """Whether the viewer's access token is usable (see `auth.models.live_session`;
+    parameters `session_id` and `now`): the token check in the read's own statement,
+    evaluated once (an uncorrelated subquery), not once per row."""
+    return exists().where(live_session()).correlate(None)
 
 
-@dataclass(frozen=True, slots=True)
-class PageRead:
-    """A page's statement and where in its rows the total and the token check are."""
+class PageShape(NamedTuple):
+    """What a page's statement depends on besides the dialect: whether the viewer is
+    signed in, the filters used (bound parameters of the same name: `tag`, `author`,
+    `favorited_by`, `feed_of`) and whether the read checks the viewer's token. A tuple: it
+    is hashed, as a cache key, on every list."""
 
-    read: HotRead
-    total: int | None  # the column of the maintained count of what the filters match
-    live: int | None  # the column of the token check
+    signed_in: bool
+    tag: bool = False
+    author: bool = False
+    favorited_by: bool = False
+    feed: bool = False
+    confirm: bool = False
+
+    def counted(self) -> str | None:
+        """The maintained count that answers the filters, if one does (see `counters`)."""
+        filters = {
+            "tag": self.tag,
+            "author": self.author,
+            "favorited_by": self.favorited_by,
+            "feed_of": self.feed,
+        }
+        return count_answering(name for name, on in filters.items() if on)
 
 
-@cache
-def page_read(
-    dialect: str,
-    signed_in: bool,
-    tag: bool,
-    author: bool,
-    favorited_by: bool,
-    feed: bool,
-    confirm: bool = False,
-) -> PageRead:
-    """One page of a list: the filters used are bound parameters of the same name.
+Order = tuple[ColumnElement[Any], ColumnElement[Any]]
 
-    With one filter at most, the maintained count of what it matches is a column of every
-    row: one statement for the page and its `articlesCount`. With `confirm`, so is the
-    token check of the viewer (`viewer_id`, whose session is `session_id`)."""
-    stmt = view(dialect, signed_in=signed_in, with_body=False)
-    columns = len(stmt.selected_columns)
-    filters = {"tag": tag, "author": author, "favorited_by": favorited_by, "feed_of": feed}
-    counted = count_answering(name for name, on in filters.items() if on)
-    if counted is not None:
-        total = count_statement(counted, param=counted).scalar_subquery()
-        stmt = stmt.add_columns(cast(total, BigInteger).label("total"))  # sum() is numeric
-    # Newest first. A tag's or a fan's page walks that tag's (that user's favorites') rows
-    # in the index on (tag_id | user_id, article_created_at, article_id) and stops after the
-    # page, instead of collecting every article of a popular tag to sort them. The filter
-    # tables are aliased so that the view's own subqueries (the tag names, favoritesCount)
-    # are never correlated with them.
-    order: tuple[Any, Any] = (_articles.c.created_at, _articles.c.id)
-    if tag:
+
+def _filtered(stmt: AnySelect, shape: PageShape, *, feed: bool) -> tuple[AnySelect, Order]:
+    """`stmt` (on the articles) keeping those the shape's filters match, and the columns a
+    page of them is ordered by, newest first; the feed's filter only with `feed`.
+
+    A tag's or a fan's page walks that tag's (that user's favorites') rows in the index on
+    (tag_id | user_id, article_created_at, article_id) and stops after the page, instead
+    of collecting every article of a popular tag to sort them. The filter tables are
+    aliased so that the view's own subqueries (the tag names, favoritesCount) are never
+    correlated with them."""
+    order: Order = (_articles.c.created_at, _articles.c.id)
+    if shape.tag:
         tagged = _article_tags.alias("tagged")
         stmt = stmt.join(tagged, tagged.c.article_id == _articles.c.id).where(
             tagged.c.tag_id
@@ -213,7 +180,7 @@ def page_read(
             .scalar_subquery()
         )
         order = (tagged.c.article_created_at, tagged.c.article_id)
-    if author:
+    if shape.author:
         # The author's id first (an InitPlan): then the (author_id, created_at) index gives
         # the newest of their articles directly, instead of all of them to sort.
         stmt = stmt.where(
@@ -222,7 +189,7 @@ def page_read(
             .where(_authors.c.username == bindparam("author", type_=String))
             .scalar_subquery()
         )
-    if favorited_by:
+    if shape.favorited_by:
         fan = _users.alias("fan")
         liked = _favorites.alias("liked")
         stmt = stmt.join(liked, liked.c.article_id == _articles.c.id).where(
@@ -231,35 +198,9 @@ def page_read(
             .where(fan.c.username == bindparam("favorited_by", type_=String))
             .scalar_subquery()
         )
-        if not tag:
+        if not shape.tag:
             order = (liked.c.article_created_at, liked.c.article_id)
-    paged_inside = feed and dialect == "postgresql"
-    if paged_inside:
-        # The newest page of each followed author (LATERAL, from the (author_id,
-        # created_at, id) index), then the newest of those, from the index's keys alone:
-        # only the page's own articles are then read, where joining every candidate first
-        # read followees x page rows of the table (423 heap fetches for 29 followees).
-        followed = _follows.alias("followed")
-        mine = _articles.alias("mine")
-        newest = (
-            select(mine.c.id, mine.c.created_at)
-            .where(mine.c.author_id == followed.c.followee_id, mine.c.deleted_at.is_(None))
-            .order_by(mine.c.created_at.desc(), mine.c.id.desc())
-            .limit(_page_limit() + _page_offset())
-            .lateral("newest")
-        )
-        page = (
-            select(newest.c.id, newest.c.created_at)
-            .select_from(followed.join(newest, true()))
-            .where(followed.c.follower_id == bindparam("feed_of", type_=Integer))
-            .order_by(newest.c.created_at.desc(), newest.c.id.desc())
-            .limit(_page_limit())
-            .offset(_page_offset())
-            .subquery("page")
-        )
-        stmt = stmt.join(page, page.c.id == _articles.c.id)
-        order = (page.c.created_at, page.c.id)
-    elif feed:  # SQLite has no LATERAL
+    if feed:
         stmt = stmt.where(
             _articles.c.author_id.in_(
                 select(_follows.c.followee_id).where(
@@ -267,57 +208,75 @@ def page_read(
                 )
             )
         )
+    return stmt, order
+
+
+def _paged_feed(stmt: AnySelect) -> tuple[AnySelect, Order]:
+    """The feed's page on PostgreSQL: the newest page of each followed author (LATERAL,
+    from the (author_id, created_at, id) index), then the newest of those, from the
+    index's keys alone: only the page's own articles are then read, where joining every
+    candidate first read each followee's page rows of the table."""
+    followed = _follows.alias("followed")
+    mine = _articles.alias("mine")
+    newest = (
+        select(mine.c.id, mine.c.created_at)
+        .where(mine.c.author_id == followed.c.followee_id, mine.c.deleted_at.is_(None))
+        .order_by(mine.c.created_at.desc(), mine.c.id.desc())
+        .limit(_page_limit() + _page_offset())
+        .lateral("newest")
+    )
+    page = (
+        select(newest.c.id, newest.c.created_at)
+        .select_from(followed.join(newest, true()))
+        .where(followed.c.follower_id == bindparam("feed_of", type_=Integer))
+        .order_by(newest.c.created_at.desc(), newest.c.id.desc())
+        .limit(_page_limit())
+        .offset(_page_offset())
+        .subquery("page")
+    )
+    return stmt.join(page, page.c.id == _articles.c.id), (page.c.created_at, page.c.id)
+
+
+@cache
+def page_read(dialect: str, shape: PageShape) -> HotRead:
+    """One page of a list, newest first (parameters `page_limit`, `page_offset`).
+
+    With one filter at most, the maintained count of what it matches is the `total` of
+    every row: one statement for the page and its `articlesCount`. With `confirm`, the
+    token check of the viewer (`viewer_id`, whose session is `session_id`) is its `live`."""
+    counted = shape.counted()
+    total = None
+    if counted is not None:
+        counting = count_statement(counted, param=counted).scalar_subquery()
+        total = cast(counting, BigInteger)  # sum() is numeric
+    live = _token_check() if shape.confirm else None
+    stmt = _select(dialect, signed_in=shape.signed_in, total=total, live=live)
+    paged_inside = shape.feed and dialect == "postgresql"  # SQLite has no LATERAL
+    stmt, order = _filtered(stmt, shape, feed=shape.feed and not paged_inside)
+    if paged_inside:
+        stmt, order = _paged_feed(stmt)
     stmt = stmt.order_by(order[0].desc(), order[1].desc())
     if not paged_inside:  # else limited and offset inside
         stmt = stmt.limit(_page_limit()).offset(_page_offset())
-    total = columns if counted is not None else None
-    if confirm:
-        stmt = _confirming(stmt)
-    return PageRead(HotRead(stmt), total, len(stmt.selected_columns) - 1 if confirm else None)
+    return HotRead(stmt)
 
 
-BODY, ARTICLE_ID = 12, 13  # the columns of an article's row after the view's
+@cache
+def count_read(shape: PageShape) -> HotRead:
+    """How many live articles the shape's filters match, counted from the rows (for the
+    filters no maintained count answers), with the page's parameters."""
+    stmt = select(func.count()).select_from(_articles).where(_articles.c.deleted_at.is_(None))
+    return HotRead(_filtered(stmt, shape, feed=shape.feed)[0])
 
 
 @cache
 def article_read(
     dialect: str, signed_in: bool, by: Literal["slug", "id"], confirm: bool = False
 ) -> HotRead:
-    """One article with its body (BODY) and its id (ARTICLE_ID), by slug or by id; with
-    `confirm`, the token check of the viewer is the last column (see `page_read`)."""
-    stmt = view(dialect, signed_in=signed_in, with_body=True).add_columns(_articles.c.id)
+    """One article with its body, by slug or by id; with `confirm`, the token check of the
+    viewer is its `live` (see `page_read`)."""
+    live = _token_check() if confirm else None
+    stmt = _select(dialect, signed_in=signed_in, body=_articles.c.body, live=live)
     if by == "slug":
-        stmt = stmt.where(_articles.c.slug == bindparam("slug", type_=String))
-    else:
-        stmt = stmt.where(_articles.c.id == bindparam("article_id", type_=Integer))
-    return HotRead(_confirming(stmt) if confirm else stmt)
-
-
-def apply_filter(stmt: AnySelect, where: ArticleFilter) -> AnySelect:
-    """The filters of `where` on an ORM statement (the total's)."""
-    if where.tag is not None:
-        stmt = stmt.where(
-            Article.id.in_(
-                select(ArticleTag.article_id)
-                .join(Tag, Tag.id == ArticleTag.tag_id)
-                .where(Tag.name == where.tag)
-            )
-        )
-    if where.author is not None:
-        stmt = stmt.where(User.username == where.author)
-    if where.favorited_by is not None:
-        fan = aliased(User)
-        stmt = stmt.where(
-            Article.id.in_(
-                select(Favorite.article_id)
-                .join(fan, fan.id == Favorite.user_id)
-                .where(fan.username == where.favorited_by)
-            )
-        )
-    if where.feed_of is not None:
-        stmt = stmt.where(
-            Article.author_id.in_(
-                select(Follow.followee_id).where(Follow.follower_id == where.feed_of)
-            )
-        )
-    return stmt
+        return HotRead(stmt.where(_articles.c.slug == bindparam("slug", type_=String)))
+    return HotRead(stmt.where(_articles.c.id == bindparam("article_id", type_=Integer)))

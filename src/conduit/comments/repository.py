@@ -1,14 +1,13 @@
 """All SQL for comments.
 
 The reads are Core statements built once per shape and run with bound parameters (see
-articles/repository.py).
+articles/statements.py); their rows are read as `CommentView`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -23,9 +22,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conduit.articles.columns import iso_text
 from conduit.articles.models import Article
 from conduit.comments.models import Comment
-from conduit.core.db import AnyRow, AnySelect
+from conduit.core.db import AnySelect
 from conduit.users.models import Follow, User
 
 _articles = Article.__table__
@@ -34,11 +34,21 @@ _users = User.__table__
 _follows = Follow.__table__
 
 
-# The columns of a comment view, in this order (the service unpacks them by position):
-# id, created_at, updated_at, body, author_username, author_bio, author_image,
-# author_following
-def _columns(signed_in: bool) -> list[Any]:
-    following: ColumnElement[bool] = (
+class CommentView(NamedTuple):
+    """A row of every comment read: the columns `_columns` selects, in this order."""
+
+    id: int | None  # None in the one row of an article without comments
+    created_at: str  # as the API shows it (`articles.columns.iso_text`)
+    updated_at: str
+    body: str
+    author_username: str
+    author_bio: str | None
+    author_image: str | None
+    author_following: bool | int  # SQLite answers 0 or 1
+
+
+def _columns(dialect: str, signed_in: bool) -> list[Any]:
+    following: ColumnElement[Any] = (
         exists().where(
             _follows.c.follower_id == bindparam("viewer_id", type_=Integer),
             _follows.c.followee_id == _users.c.id,
@@ -46,24 +56,26 @@ def _columns(signed_in: bool) -> list[Any]:
         if signed_in
         else false()
     )
-    return [
-        _comments.c.id,
-        _comments.c.created_at,
-        _comments.c.updated_at,
-        _comments.c.body,
-        _users.c.username,
-        _users.c.bio,
-        _users.c.image,
-        following,
-    ]
+    columns: dict[str, ColumnElement[Any]] = {
+        "id": _comments.c.id,
+        "created_at": iso_text(_comments.c.created_at, dialect),
+        "updated_at": iso_text(_comments.c.updated_at, dialect),
+        "body": _comments.c.body,
+        "author_username": _users.c.username,
+        "author_bio": _users.c.bio,
+        "author_image": _users.c.image,
+        "author_following": following,
+    }
+    assert tuple(columns) == CommentView._fields  # rows are read by position as CommentView
+    return [column.label(name) for name, column in columns.items()]
 
 
 @cache
-def _for_slug_statement(signed_in: bool) -> AnySelect:
+def _for_slug_statement(dialect: str, signed_in: bool) -> AnySelect:
     """The comments of the live article with this slug, newest first, in one statement: no
     row when there is no such article, one row of NULLs when it has no comments."""
     return (
-        select(*_columns(signed_in))
+        select(*_columns(dialect, signed_in))
         .select_from(
             _articles.outerjoin(_comments, _comments.c.article_id == _articles.c.id).outerjoin(
                 _users, _users.c.id == _comments.c.author_id
@@ -78,9 +90,9 @@ def _for_slug_statement(signed_in: bool) -> AnySelect:
 
 
 @cache
-def _one_statement(signed_in: bool) -> AnySelect:
+def _one_statement(dialect: str, signed_in: bool) -> AnySelect:
     return (
-        select(*_columns(signed_in))
+        select(*_columns(dialect, signed_in))
         .select_from(_comments.join(_users, _users.c.id == _comments.c.author_id))
         .where(_comments.c.id == bindparam("comment_id", type_=Integer))
     )
@@ -90,20 +102,23 @@ class CommentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def list_for_slug(self, slug: str, viewer_id: int | None) -> Sequence[AnyRow] | None:
-        """Comment views (see `_columns`) of the live article `slug`, newest first; None
-        when there is no such article."""
-        params = {"slug": slug, "viewer_id": viewer_id}
-        rows = (
-            await self.session.execute(_for_slug_statement(viewer_id is not None), params)
-        ).all()
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    async def list_for_slug(self, slug: str, viewer_id: int | None) -> list[CommentView] | None:
+        """Comment views of the live article `slug`, newest first; None when there is no
+        such article."""
+        stmt = _for_slug_statement(self._dialect(), viewer_id is not None)
+        rows = (await self.session.execute(stmt, {"slug": slug, "viewer_id": viewer_id})).all()
         if not rows:
             return None
-        return [] if rows[0][0] is None else rows
+        views = [CommentView._make(row) for row in rows]
+        return [] if views[0].id is None else views
 
-    async def get_view(self, comment_id: int, viewer_id: int | None) -> AnyRow:
+    async def get_view(self, comment_id: int, viewer_id: int | None) -> CommentView:
+        stmt = _one_statement(self._dialect(), viewer_id is not None)
         params = {"comment_id": comment_id, "viewer_id": viewer_id}
-        return (await self.session.execute(_one_statement(viewer_id is not None), params)).one()
+        return CommentView._make((await self.session.execute(stmt, params)).one())
 
     async def get_in_article(self, comment_id: int, article_id: int) -> Comment | None:
         stmt = select(Comment).where(Comment.id == comment_id, Comment.article_id == article_id)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from pydantic_core import to_json
@@ -11,32 +9,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.articles.service import ArticleService
 from conduit.auth.permissions import Actor, Permission
-from conduit.comments.repository import CommentRepository
+from conduit.comments.repository import CommentRepository, CommentView
 from conduit.comments.schemas import CommentCreate, CommentRead
-from conduit.core.db import AnyRow, utcnow
+from conduit.core.db import utcnow
 from conduit.core.errors import Forbidden, NotFound
-from conduit.core.schemas import iso_millis
+from conduit.users.render import profile
 
 
-def _comment(row: AnyRow, stamp: Callable[[datetime], Any]) -> dict[str, Any]:
-    """A comment view row (columns as `CommentRepository` documents them) as the fields of
-    `CommentRead`, camelCase, in its order; `stamp` renders the timestamps."""
-    comment_id, created_at, updated_at, body, username, bio, image, following = row
+def _comment(row: CommentView) -> dict[str, Any]:
+    """A comment as the JSON shows it: the fields of `CommentRead`, camelCase, in its order.
+    The list serialises them itself; a write validates its response model from them."""
     return {
-        "id": comment_id,
-        "createdAt": stamp(created_at),
-        "updatedAt": stamp(updated_at),
-        "body": body,
-        "author": {"username": username, "bio": bio, "image": image, "following": bool(following)},
+        "id": row.id,
+        "createdAt": row.created_at,
+        "updatedAt": row.updated_at,
+        "body": row.body,
+        "author": profile(
+            row.author_username, row.author_bio, row.author_image, row.author_following
+        ),
     }
-
-
-def _same(value: datetime) -> datetime:
-    return value
-
-
-def _read(row: AnyRow) -> CommentRead:
-    return CommentRead.model_validate(_comment(row, _same))
 
 
 class CommentService:
@@ -49,10 +40,10 @@ class CommentService:
         rows = await self.comments.list_for_slug(slug, viewer_id)
         if rows is None:
             raise NotFound("article")
-        return to_json({"comments": [_comment(row, iso_millis) for row in rows]})
+        return to_json({"comments": [_comment(row) for row in rows]})
 
     async def add(self, slug: str, author_id: int, data: CommentCreate) -> CommentRead:
-        article = await self.articles.require(slug, lock="share")
+        article = await self.articles.live_article(slug, lock="share")
         now = utcnow()
         comment_id = await self.comments.add(
             {
@@ -63,11 +54,12 @@ class CommentService:
                 "updated_at": now,
             }
         )
-        return _read(await self.comments.get_view(comment_id, author_id))
+        row = await self.comments.get_view(comment_id, author_id)
+        return CommentRead.model_validate(_comment(row))
 
     async def delete(self, slug: str, comment_id: int, actor: Actor) -> None:
         """By the comment's author, a moderator or an admin (not the article's author)."""
-        article = await self.articles.require(slug)
+        article = await self.articles.live_article(slug)
         # A comment reached through another article's path does not exist here.
         comment = await self.comments.get_in_article(comment_id, article.id)
         if comment is None:

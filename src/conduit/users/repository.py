@@ -86,11 +86,10 @@ class UserRepository:
         return int((await self.session.execute(stmt)).scalar_one())
 
     async def get_profile(self, username: str, viewer_id: int | None) -> tuple[User, bool] | None:
-        stmt = select(User, Follow.is_following(viewer_id, User.id)).where(
-            User.username == username
-        )
+        following = Follow.is_following(viewer_id, User.id).label("following")
+        stmt = select(User, following).where(User.username == username)
         row = (await self.session.execute(stmt)).first()
-        return None if row is None else (row[0], bool(row[1]))
+        return None if row is None else (row.User, bool(row.following))
 
     async def follow(self, follower_id: int, followee_id: int) -> None:
         stmt = insert_ignore(self.session, Follow).values(

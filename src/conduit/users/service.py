@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.auth.email import EmailFlows
@@ -17,6 +15,7 @@ from conduit.core.pagination import NumberedPage
 from conduit.core.security import PasswordHasher
 from conduit.users.models import User
 from conduit.users.protection import AccountProtection
+from conduit.users.render import profile
 from conduit.users.repository import UserRepository
 from conduit.users.schemas import (
     ProfileRead,
@@ -46,17 +45,7 @@ def user_read(user: User | SignedInUser, token: str) -> UserRead:
 
 
 def profile_read(user: User, following: bool) -> ProfileRead:
-    return ProfileRead(username=user.username, bio=user.bio, image=user.image, following=following)
-
-
-def author_profile(row: Any) -> ProfileRead:
-    """The author of a row selected with `author_username/bio/image/following` columns."""
-    return ProfileRead(
-        username=row.author_username,
-        bio=row.author_bio,
-        image=row.author_image,
-        following=bool(row.author_following),
-    )
+    return ProfileRead.model_validate(profile(user.username, user.bio, user.image, following))
 
 
 def _with_session(user: User, pair: TokenPair) -> UserSessionRead:
