@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Path
 from conduit.admin.schemas import AdminUserRead, AdminUserUpdate, UserPage
 from conduit.articles.dependencies import ArticleServiceDep
 from conduit.articles.schemas import SingleArticleResponse
-from conduit.auth.dependencies import Principal, needs, require
+from conduit.auth.dependencies import needs, require
 from conduit.auth.permissions import Permission, Scope
+from conduit.auth.principal import Principal
 from conduit.core.content import JSON_BODY
 from conduit.core.openapi import error_responses, link, success
 from conduit.core.pagination import NumberedPageDep
@@ -97,4 +98,4 @@ async def restore_article(
     principal: Restorer,
     articles: ArticleServiceDep,
 ) -> SingleArticleResponse:
-    return SingleArticleResponse(article=await articles.restore(principal.actor, slug))
+    return SingleArticleResponse(article=await articles.restore(principal, slug))

@@ -36,11 +36,16 @@ from conduit.articles.statements import (
     count_read,
     page_read,
 )
-from conduit.auth.schemas import Viewer
+from conduit.auth.models import live_session
+from conduit.auth.principal import TokenCheck
 from conduit.core.db import utcnow
 from conduit.core.upsert import insert_ignore
 
 RowLock = Literal["share", "update"] | None
+
+
+# An access token's check (`auth.models.live_session`) by itself.
+_TOKEN_IS_LIVE = select(exists().where(live_session()))
 
 
 class ArticleRepository:
@@ -54,14 +59,20 @@ class ArticleRepository:
         return self.session.get_bind().dialect.name
 
     async def list_page(
-        self, where: ArticleFilter, viewer: Viewer | None, *, limit: int, offset: int
+        self,
+        where: ArticleFilter,
+        viewer_id: int | None,
+        check: TokenCheck | None,
+        *,
+        limit: int,
+        offset: int,
     ) -> list[ArticleView]:
-        """A page of article views, newest first; a row's `total` is the number of
-        articles `where` matches when a maintained count tells it, and its `live` whether
-        the viewer's token is usable when the read checks it."""
-        params = {**_viewing(viewer), **_filtering(where)}
+        """A page of article views for `viewer_id` (None: anonymous), newest first; a row's
+        `total` is the number of articles `where` matches when a maintained count tells it,
+        and its `live` whether `check` holds, when one is given."""
+        params = {**_viewing(viewer_id, check), **_filtering(where)}
         params.update(page_limit=limit, page_offset=offset)
-        read = page_read(self._dialect(), _shape(where, viewer))
+        read = page_read(self._dialect(), _shape(where, viewer_id, check))
         rows = await read.all(self.session, params)
         return list(map(as_view, rows))
 
@@ -70,7 +81,7 @@ class ArticleRepository:
         if counted is not None:
             return counted
         # Filters combined: counted from the rows, bounded by the most selective one.
-        read = count_read(_shape(where, None))
+        read = count_read(_shape(where, None, None))
         [(counted,)] = await read.all(self.session, _filtering(where))  # an aggregate's one row
         return int(counted)
 
@@ -80,13 +91,20 @@ class ArticleRepository:
         row = await read.first(self.session, {"article_id": article_id, "viewer_id": viewer_id})
         return None if row is None else as_view(row)
 
-    async def get_view_by_slug(self, slug: str, viewer: Viewer | None) -> ArticleView | None:
-        """The live article's view with its body; its `live` tells whether the viewer's
-        token is usable when the read checks it (see `list_page`)."""
-        confirm = viewer is not None and viewer.session_id is not None
-        read = article_read(self._dialect(), viewer is not None, "slug", confirm)
-        row = await read.first(self.session, {**_viewing(viewer), "slug": slug})
+    async def get_view_by_slug(
+        self, slug: str, viewer_id: int | None, check: TokenCheck | None
+    ) -> ArticleView | None:
+        """The live article's view with its body; its `live` tells whether `check` holds,
+        when one is given (see `list_page`)."""
+        read = article_read(self._dialect(), viewer_id is not None, "slug", check is not None)
+        row = await read.first(self.session, {**_viewing(viewer_id, check), "slug": slug})
         return None if row is None else as_view(row)
+
+    async def token_is_live(self, check: TokenCheck) -> bool:
+        """The check a read makes in its own statement, by itself: for a read that found
+        no row to carry it."""
+        result = await self.session.execute(_TOKEN_IS_LIVE, _viewing(check.user_id, check))
+        return bool(result.scalar())
 
     async def popular_tags(self) -> list[str]:
         return await self.counters.popular_tags()
@@ -221,21 +239,21 @@ class ArticleRepository:
         await self.counters.recount()
 
 
-def _viewing(viewer: Viewer | None) -> dict[str, Any]:
+def _viewing(viewer_id: int | None, check: TokenCheck | None) -> dict[str, Any]:
     """The parameters of a read's signed-in columns and of its token check."""
-    if viewer is None:
-        return {"viewer_id": None}
-    return {"viewer_id": viewer.user_id, "session_id": viewer.session_id, "now": utcnow()}
+    if check is None:
+        return {"viewer_id": viewer_id}
+    return {"viewer_id": check.user_id, "session_id": check.session_id, "now": utcnow()}
 
 
-def _shape(where: ArticleFilter, viewer: Viewer | None) -> PageShape:
+def _shape(where: ArticleFilter, viewer_id: int | None, check: TokenCheck | None) -> PageShape:
     return PageShape(
-        signed_in=viewer is not None,
+        signed_in=viewer_id is not None,
         tag=where.tag is not None,
         author=where.author is not None,
         favorited_by=where.favorited_by is not None,
         feed=where.feed_of is not None,
-        confirm=viewer is not None and viewer.session_id is not None,
+        confirm=check is not None,
     )
 
 

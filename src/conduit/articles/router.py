@@ -17,7 +17,7 @@ from conduit.articles.schemas import (
     UpdateArticleRequest,
 )
 from conduit.articles.service import RESERVED_SLUGS
-from conduit.auth.dependencies import CurrentPrincipal, CurrentViewer, OptionalViewer, needs
+from conduit.auth.dependencies import CurrentPrincipal, CurrentReader, OptionalReader, needs
 from conduit.auth.permissions import Scope
 from conduit.core.content import JSON_BODY
 from conduit.core.http_cache import (
@@ -100,7 +100,7 @@ _FIRST_LISTED = {
 )
 async def list_articles(
     articles: ArticleServiceDep,
-    viewer: OptionalViewer,
+    viewer: OptionalReader,
     listing: ListingDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
@@ -119,7 +119,7 @@ async def list_articles(
 )
 async def feed(
     articles: ArticleServiceDep,
-    viewer: CurrentViewer,
+    viewer: CurrentReader,
     page: PageDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
@@ -138,7 +138,7 @@ async def feed(
 )
 async def get_article(
     slug: SlugPath,
-    viewer: OptionalViewer,
+    viewer: OptionalReader,
     articles: ArticleServiceDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
@@ -207,7 +207,7 @@ async def update_article(
     principal: CurrentPrincipal,
     articles: ArticleServiceDep,
 ) -> SingleArticleResponse:
-    article = await articles.update(principal.actor, slug, body.article)
+    article = await articles.update(principal, slug, body.article)
     return SingleArticleResponse(article=article)
 
 
@@ -233,7 +233,7 @@ async def update_article(
 async def delete_article(
     slug: SlugPath, principal: CurrentPrincipal, articles: ArticleServiceDep
 ) -> Response:
-    await articles.delete(principal.actor, slug)
+    await articles.delete(principal, slug)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -20,8 +20,8 @@ from conduit.articles.schemas import (
     ArticleUpdate,
     TagsResponse,
 )
-from conduit.auth.permissions import Actor, Permission
-from conduit.auth.schemas import Viewer
+from conduit.auth.permissions import Permission
+from conduit.auth.principal import Principal, TokenCheck
 from conduit.core.cache import NULL_CACHE, Cache
 from conduit.core.db import Database, utcnow
 from conduit.core.errors import Conflict, Forbidden, NotFound, Unauthorized
@@ -53,15 +53,10 @@ def _with_suffix(base: str) -> str:
     return f"{base}-{secrets.token_hex(4)}"
 
 
-async def _confirm(viewer: Viewer | None, live: bool | int | None) -> None:
-    """401 unless the viewer's access token is usable: as the read's own rows tell (`live`)
-    or, when the read returned no row to tell it, as the check by itself answers."""
-    if viewer is None or viewer.session_id is None:
-        return
-    if live is None:
-        live = await viewer.confirm()
-    if not live:
-        raise Unauthorized("token", "is invalid")
+def _viewing(viewer: Principal | None) -> tuple[int | None, TokenCheck | None]:
+    """The caller's id, for a read's signed-in columns, and the check of its token the read
+    must make in its own statement (None: anonymous, or already checked)."""
+    return (None, None) if viewer is None else (viewer.user_id, viewer.token_check)
 
 
 class ArticleService:
@@ -76,7 +71,7 @@ class ArticleService:
     # --- cached reads: the JSON bytes of the response --------------------------------
     # Only the anonymous views are shared; a signed-in one carries `favorited`/`following`.
 
-    async def list_json(self, where: ArticleFilter, viewer: Viewer | None, page: Page) -> bytes:
+    async def list_json(self, where: ArticleFilter, viewer: Principal | None, page: Page) -> bytes:
         async def produce() -> bytes:
             return await self._fresh_list_json(where, viewer, page)
 
@@ -85,7 +80,7 @@ class ArticleService:
             return await self.cache.fetch("articles", key, ARTICLE_VIEWS, produce)
         return await produce()
 
-    async def article_json(self, slug: str, viewer: Viewer | None) -> bytes:
+    async def article_json(self, slug: str, viewer: Principal | None) -> bytes:
         async def produce() -> bytes:
             return await self._fresh_article_json(slug, viewer)
 
@@ -102,12 +97,26 @@ class ArticleService:
     # the response models: the bytes are those of `MultipleArticlesResponse` /
     # `SingleArticleResponse` (tests/articles/test_rendering.py compares them).
 
+    async def _confirm(self, check: TokenCheck | None, live: bool | int | None) -> None:
+        """401 unless the caller's access token is usable (`check`, when it was not checked
+        yet): as the read's own rows tell (`live`) or, when the read returned no row to tell
+        it, as the check by itself answers."""
+        if check is None:
+            return
+        if live is None:
+            live = await self.articles.token_is_live(check)
+        if not live:
+            raise Unauthorized("token", "is invalid")
+
     async def _fresh_list_json(
-        self, where: ArticleFilter, viewer: Viewer | None, page: Page
+        self, where: ArticleFilter, viewer: Principal | None, page: Page
     ) -> bytes:
         """The JSON of `MultipleArticlesResponse`."""
-        rows = await self.articles.list_page(where, viewer, limit=page.limit, offset=page.offset)
-        await _confirm(viewer, rows[0].live if rows else None)
+        viewer_id, check = _viewing(viewer)
+        rows = await self.articles.list_page(
+            where, viewer_id, check, limit=page.limit, offset=page.offset
+        )
+        await self._confirm(check, rows[0].live if rows else None)
         # The total is only worth a query when neither the page's rows nor their number
         # tell it (filters combined on a full page, or a page past the end).
         if rows and len(rows) < page.limit:
@@ -120,10 +129,11 @@ class ArticleService:
             total = await self.articles.count(where)
         return to_json({"articles": [render.listed(row) for row in rows], "articlesCount": total})
 
-    async def _fresh_article_json(self, slug: str, viewer: Viewer | None) -> bytes:
+    async def _fresh_article_json(self, slug: str, viewer: Principal | None) -> bytes:
         """The JSON of `SingleArticleResponse`."""
-        row = await self.articles.get_view_by_slug(slug, viewer)
-        await _confirm(viewer, None if row is None else row.live)
+        viewer_id, check = _viewing(viewer)
+        row = await self.articles.get_view_by_slug(slug, viewer_id, check)
+        await self._confirm(check, None if row is None else row.live)
         if row is None:
             raise NotFound("article")
         return to_json({"article": render.article(row)})
@@ -174,15 +184,15 @@ class ArticleService:
         return await self._article_read(article_id, author_id)
 
     async def _owned(
-        self, slug: str, actor: Actor, moderation: Permission | None = None
+        self, slug: str, actor: Principal, moderation: Permission | None = None
     ) -> Article:
         """The article, if `actor` wrote it (or holds `moderation`); 404 before 403."""
         article = await self.live_article(slug, lock="update")
-        if article.author_id != actor.id and not (moderation and actor.can(moderation)):
+        if article.author_id != actor.user_id and not (moderation and actor.can(moderation)):
             raise Forbidden("article")
         return article
 
-    async def update(self, actor: Actor, slug: str, data: ArticleUpdate) -> ArticleRead:
+    async def update(self, actor: Principal, slug: str, data: ArticleUpdate) -> ArticleRead:
         article = await self._owned(slug, actor)
         changes = data.model_dump(exclude_unset=True)
         tag_list = changes.pop("tag_list", None)
@@ -200,21 +210,21 @@ class ArticleService:
         if tag_list is not None:
             await self.articles.set_tags(article.id, tag_list)
         self._changed(*((ARTICLES, TAGS) if tag_list is not None else (ARTICLES,)))
-        return await self._article_read(article.id, actor.id)
+        return await self._article_read(article.id, actor.user_id)
 
-    async def delete(self, actor: Actor, slug: str) -> None:
+    async def delete(self, actor: Principal, slug: str) -> None:
         """Soft delete, by the author, a moderator or an admin."""
         article = await self._owned(slug, actor, Permission.DELETE_ANY_ARTICLE)
         await self.articles.set_deleted(article.id, utcnow())
         self._changed(ARTICLES, TAGS)
 
-    async def restore(self, actor: Actor, slug: str) -> ArticleRead:
+    async def restore(self, actor: Principal, slug: str) -> ArticleRead:
         article = await self.articles.get_by_slug(slug, lock="update", deleted=True)
         if article is None:
             raise NotFound("article")
         await self.articles.set_deleted(article.id, None)
         self._changed(ARTICLES, TAGS)
-        return await self._article_read(article.id, actor.id)
+        return await self._article_read(article.id, actor.user_id)
 
     async def favorite(self, user_id: int, slug: str) -> ArticleRead:
         article = await self.live_article(slug, lock="share")

@@ -9,8 +9,6 @@ user) answer 401 `token: is invalid`, on every route.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -19,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.auth.credentials import API_KEY, AUTHORIZATION, read_credentials
 from conduit.auth.email import EmailFlows, ResetRequests
-from conduit.auth.permissions import Actor, Permission, Role, Scope
-from conduit.auth.schemas import SignedInUser, Viewer
+from conduit.auth.permissions import Permission, Scope
+from conduit.auth.principal import Principal
 from conduit.auth.service import AuthService
 from conduit.core.errors import Forbidden, Unauthorized
 from conduit.core.openapi import reads_credentials
@@ -93,24 +91,6 @@ def get_reset_requests(request: Request) -> ResetRequests:
 ResetRequestsDep = Annotated[ResetRequests, Depends(get_reset_requests)]
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The caller: a user, through a session (access token) or an API key (scopes)."""
-
-    user: SignedInUser
-    token: str = ""  # the access token presented; empty for an API key
-    session_id: str | None = None
-    scopes: frozenset[Scope] | None = None  # None: a session, not limited by scopes
-
-    @property
-    def user_id(self) -> int:
-        return self.user.id
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(id=self.user.id, role=Role(self.user.role))
-
-
 def _credentials(request: Request) -> tuple[str | None, str | None]:
     """(access token, API key) from the headers (`auth.credentials`), at most one of them;
     401 for unusable ones. The headers are read here, not through the schemes above as
@@ -128,12 +108,10 @@ async def _optional_principal(request: Request) -> Principal | None:
     """The caller, if credentials came."""
     token, api_key = _credentials(request)
     if api_key:
-        by_key = await _auth_service(request).authenticate_key(api_key)
-        return Principal(user=by_key.user, scopes=by_key.scopes)
+        return await _auth_service(request).authenticate_key(api_key)
     if token is None:
         return None
-    found = await _auth_service(request).authenticate(token)
-    return Principal(user=found.user, token=token, session_id=found.session_id)
+    return await _auth_service(request).authenticate(token)
 
 
 @reads_credentials(SECURITY, optional=False)
@@ -149,36 +127,31 @@ CurrentPrincipal = Annotated[Principal, Depends(_required_principal)]
 OptionalPrincipal = Annotated[Principal | None, Depends(_optional_principal)]
 
 
-async def _confirmed() -> bool:
-    return True
-
-
 @reads_credentials(SECURITY, optional=True)
-async def _optional_viewer(request: Request) -> Viewer | None:
+async def _optional_reader(request: Request) -> Principal | None:
     """The caller of a read that confirms an access token's session in its own statement
-    (see `Viewer`): the same answers as `OptionalPrincipal`, one round trip fewer."""
+    (`Principal.token_check`): the same answers as `OptionalPrincipal`, one round trip
+    fewer. An API key is checked here."""
     token, api_key = _credentials(request)
     if api_key:
-        by_key = await _auth_service(request).authenticate_key(api_key)
-        return Viewer(by_key.user.id, None, _confirmed)
+        return await _auth_service(request).authenticate_key(api_key)
     if token is None:
         return None
-    auth = _auth_service(request)
-    user_id, session_id = auth.claims(token)
-    return Viewer(user_id, session_id, partial(auth.is_live, user_id, session_id))
+    return _auth_service(request).unconfirmed(token)
 
 
 @reads_credentials(SECURITY, optional=False)
-async def _required_viewer(request: Request) -> Viewer:
-    """`_optional_viewer` called, not depended on: one level of FastAPI's solver fewer."""
-    viewer = await _optional_viewer(request)
-    if viewer is None:
+async def _required_reader(request: Request) -> Principal:
+    """`_optional_reader` called, not depended on: one level of FastAPI's solver fewer."""
+    principal = await _optional_reader(request)
+    if principal is None:
         raise Unauthorized("token", "is missing")
-    return viewer
+    return principal
 
 
-CurrentViewer = Annotated[Viewer, Depends(_required_viewer)]
-OptionalViewer = Annotated[Viewer | None, Depends(_optional_viewer)]
+# For the reads that confirm the caller's token in their own statement.
+CurrentReader = Annotated[Principal, Depends(_required_reader)]
+OptionalReader = Annotated[Principal | None, Depends(_optional_reader)]
 
 
 def viewer_id(principal: Principal | None) -> int | None:
@@ -209,7 +182,7 @@ def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Princip
     """A dependency: the caller, who must hold `permission` (403 otherwise)."""
 
     async def check(principal: CurrentPrincipal) -> Principal:
-        if not principal.actor.can(permission):
+        if not principal.can(permission):
             raise Forbidden("role", "forbidden")
         return principal
 

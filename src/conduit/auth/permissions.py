@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -36,14 +35,3 @@ class Scope(StrEnum):
     COMMENTS_WRITE = "comments:write"
     PROFILE_WRITE = "profile:write"  # the user's own profile and follows
     ADMIN = "admin"  # admin endpoints; only an admin's key may hold it
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who is acting, as services need it: an id for ownership, a role for permissions."""
-
-    id: int
-    role: Role = Role.USER
-
-    def can(self, permission: Permission) -> bool:
-        return permission in ROLE_PERMISSIONS[self.role]

@@ -120,7 +120,7 @@ async def logout_all(principal: SessionPrincipal, auth: AuthServiceDep) -> Respo
 )
 @policy(rate_limit="auth")
 async def send_verification(principal: CurrentPrincipal, mail: EmailFlowsDep) -> Response:
-    await mail.send_verification(principal.user)
+    await mail.send_verification(principal.account)
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
@@ -195,7 +195,7 @@ async def confirm_reset(body: PasswordResetConfirm, mail: EmailFlowsDep) -> Resp
 async def create_key(
     body: ApiKeyCreate, principal: SessionPrincipal, auth: AuthServiceDep
 ) -> ApiKeyCreated:
-    return await auth.create_key(principal.actor, body)
+    return await auth.create_key(principal, body)
 
 
 @keys_router.get(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -33,21 +32,6 @@ class SignedInUser:
     image: str | None
     role: str
     email_verified: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    """The caller of a read that confirms the credentials in its own statement, saving the
-    token check a round trip of its own: the access token's user and session, from its
-    signature alone. The read's statement joins in the check (`auth.models.live_session`)
-    and answers 401 when the session has ended or the user is deactivated; a read whose
-    statement returned no row to tell awaits `confirm`, the check by itself.
-
-    `session_id` is None for a caller already confirmed (an API key, checked when read)."""
-
-    user_id: int
-    session_id: str | None
-    confirm: Callable[[], Awaitable[bool]]
 
 
 class TokenResponse(BaseModel):

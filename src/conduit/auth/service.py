@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conduit.auth.activity import SessionActivity
 from conduit.auth.credentials import KEY_PREFIX
 from conduit.auth.models import ApiKey, AuthSession
-from conduit.auth.permissions import Actor, Role, Scope
+from conduit.auth.permissions import Role, Scope
+from conduit.auth.principal import Principal
 from conduit.auth.repository import AuthRepository
-from conduit.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead, SignedInUser
+from conduit.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from conduit.core.db import utcnow
 from conduit.core.errors import Forbidden, NotFound, Unauthorized
 from conduit.core.pagination import NumberedPage
@@ -27,15 +28,6 @@ class TokenPair:
     access_token: str
     refresh_token: str
     expires_in: int
-
-
-@dataclass(frozen=True, slots=True)
-class Authenticated:
-    """A verified caller: by a session (access token) or by an API key (with its scopes)."""
-
-    user: SignedInUser
-    session_id: str | None = None
-    scopes: frozenset[Scope] | None = None  # None: a session, not limited by scopes
 
 
 def _hash(refresh_token: str) -> str:
@@ -84,13 +76,19 @@ class AuthService:
         expires_in = int((auth_session.expires_at - now).total_seconds())
         return TokenPair(access_token, refresh_token, expires_in)
 
-    async def authenticate(self, token: str) -> Authenticated:
+    async def authenticate(self, token: str) -> Principal:
         """The user and session behind an access token; 401 when either has ended."""
         user_id, session_id = self.claims(token)
         user = await self.repo.live_user(user_id, session_id, utcnow())
         if user is None:
             raise Unauthorized("token", "is invalid")
-        return Authenticated(user=user, session_id=session_id)
+        return Principal(user.id, user, token=token, session_id=session_id)
+
+    def unconfirmed(self, token: str) -> Principal:
+        """The caller an access token names, from its signature and expiry alone: a read
+        confirms its session in its own statement (`Principal.token_check`)."""
+        user_id, session_id = self.claims(token)
+        return Principal.unconfirmed(user_id, session_id, token)
 
     def claims(self, token: str) -> tuple[int, str]:
         """The user and session an access token names, from its signature and expiry alone
@@ -102,10 +100,6 @@ class AuthService:
         if self.activity is not None:
             self.activity.used(self.repo.session, claims.session_id)
         return claims.user_id, claims.session_id
-
-    async def is_live(self, user_id: int, session_id: str) -> bool:
-        """Whether the session is live and its user active (see `claims`)."""
-        return await self.repo.live_user(user_id, session_id, utcnow()) is not None
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Rotate: the presented token is spent and a new pair issued.
@@ -145,17 +139,17 @@ class AuthService:
 
     # --- API keys ----------------------------------------------------------------
 
-    async def authenticate_key(self, key: str) -> Authenticated:
+    async def authenticate_key(self, key: str) -> Principal:
         """The owner of a live API key (of the shape `auth.credentials` lets through), with
         its scopes; the key's use is recorded. 401 otherwise."""
         found = await self.repo.use_key(self.tokens.fingerprint(key), utcnow())
         user = await self.repo.active_identity(found[0]) if found else None
         if found is None or user is None:
             raise Unauthorized("api_key", "is invalid")
-        return Authenticated(user=user, scopes=_scopes(found[1]))
+        return Principal(user.id, user, scopes=_scopes(found[1]))
 
-    async def create_key(self, actor: Actor, data: ApiKeyCreate) -> ApiKeyCreated:
-        if Scope.ADMIN in data.scopes and actor.role is not Role.ADMIN:
+    async def create_key(self, principal: Principal, data: ApiKeyCreate) -> ApiKeyCreated:
+        if Scope.ADMIN in data.scopes and principal.role is not Role.ADMIN:
             raise Forbidden("scopes", "admin is only for an admin's keys")
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         now = utcnow()
@@ -163,7 +157,7 @@ class AuthService:
         scopes = sorted(set(data.scopes))
         row = await self.repo.add_key(
             ApiKey(
-                user_id=actor.id,
+                user_id=principal.user_id,
                 name=data.name,
                 prefix=key[: len(KEY_PREFIX) + 8],
                 key_hash=self.tokens.fingerprint(key),

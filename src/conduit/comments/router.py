@@ -100,5 +100,5 @@ async def delete_comment(
     principal: CurrentPrincipal,
     comments: CommentServiceDep,
 ) -> Response:
-    await comments.delete(slug, comment_id, principal.actor)
+    await comments.delete(slug, comment_id, principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -8,7 +8,8 @@ from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.articles.service import ArticleService
-from conduit.auth.permissions import Actor, Permission
+from conduit.auth.permissions import Permission
+from conduit.auth.principal import Principal
 from conduit.comments.repository import CommentRepository, CommentView
 from conduit.comments.schemas import CommentCreate, CommentRead
 from conduit.core.db import utcnow
@@ -57,13 +58,13 @@ class CommentService:
         row = await self.comments.get_view(comment_id, author_id)
         return CommentRead.model_validate(_comment(row))
 
-    async def delete(self, slug: str, comment_id: int, actor: Actor) -> None:
+    async def delete(self, slug: str, comment_id: int, actor: Principal) -> None:
         """By the comment's author, a moderator or an admin (not the article's author)."""
         article = await self.articles.live_article(slug)
         # A comment reached through another article's path does not exist here.
         comment = await self.comments.get_in_article(comment_id, article.id)
         if comment is None:
             raise NotFound("comment")
-        if comment.author_id != actor.id and not actor.can(Permission.DELETE_ANY_COMMENT):
+        if comment.author_id != actor.user_id and not actor.can(Permission.DELETE_ANY_COMMENT):
             raise Forbidden("comment")
         await self.comments.delete(comment.id)

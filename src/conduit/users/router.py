@@ -108,7 +108,7 @@ async def login(body: LoginRequest, users: UserServiceDep) -> UserSessionRespons
     operation_id="GetCurrentUser",
 )
 async def current_user(principal: CurrentPrincipal) -> UserResponse:
-    return UserResponse(user=user_read(principal.user, principal.token))
+    return UserResponse(user=user_read(principal.account, principal.token))
 
 
 @router.put(
@@ -141,7 +141,7 @@ async def update_user(
     users: UserServiceDep,
 ) -> UserResponse:
     updated = await users.update(
-        principal.user, body.user, principal.token, principal.session_id, password_hash
+        principal.account, body.user, principal.token, principal.session_id, password_hash
     )
     return UserResponse(user=updated)
 
