@@ -14,8 +14,8 @@ A list is one statement: the page (author, following, favorited, favoritesCount 
 tags by join and correlated subqueries) with the maintained count of what one filter
 matches as a column. An article is one statement with its tags; the comments are one
 statement with the article's existence. Signed in, the article reads check the token's
-session and user in their own statement (auth.principal.Principal.token_check); the comments add that check
-as a statement of its own.
+session and user in their own statement (auth.principal.Principal.token_check); the
+comments add that check as a statement of its own.
 """
 
 from __future__ import annotations

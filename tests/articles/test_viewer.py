@@ -1,4 +1,4 @@
-"""The article reads check an access token in their own statement (`auth.principal.Principal.token_check`):
+"""The article reads check an access token in their own statement (`Principal.token_check`):
 the list, its filters, the feed and one article. Their answers must be those of the separate
 check every other route makes: a token whose session has ended (logout, expiry) or whose user
 is deactivated is refused with 401 `token: is invalid`, whether the read found rows to carry

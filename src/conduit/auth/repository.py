@@ -15,8 +15,8 @@ from conduit.users.models import User
 _users = User.__table__
 
 # The token check runs on every signed-in request but the article reads (which make it in
-# their own statement, see `Principal.token_check`): one Core statement, built once and run with bound
-# parameters, returning only the columns of `SignedInUser`.
+# their own statement, see `Principal.token_check`): one Core statement, built once and run
+# with bound parameters, returning only the columns of `SignedInUser`.
 _SIGNED_IN_COLUMNS = (
     _users.c.id,
     _users.c.username,
