@@ -1,8 +1,8 @@
 """Query parameters read in one step, for the hot routes.
 
-FastAPI validates each declared query parameter on its own and, in 0.16x, redoes each one's
-introspection on every request: about 8-10 µs per parameter, measured in-process. The
-article list declares six. A `QueryParameters` dependency reads its parameters from the
+FastAPI validates each declared query parameter on its own, and redoes each one's
+introspection on every request (docs/performance.md); the article list takes six. A
+`QueryParameters` dependency reads its parameters from the
 query string into one Pydantic model, validated once, and answers bad values with the same
 `RequestValidationError` (location `("query", name)`) as a declared parameter would.
 
