@@ -17,7 +17,7 @@ from conduit.articles.schemas import MultipleArticlesResponse, SingleArticleResp
 from conduit.core.config import Settings
 from conduit.main import create_app
 from tests.conftest import StatementCounter, auth, create_article, make_settings, register
-from tests.ops.cache_support import hits, is_hit, read, uncached, warm
+from tests.core.cache_support import hits, is_hit, read, uncached, warm
 
 
 def test_the_app_uses_redis_when_configured_and_memory_otherwise(app: Any) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from conduit.core.config import Settings
 from tests.conftest import StatementCounter, auth, create_article, error_body
-from tests.ops.cache_support import is_hit, read, staff, titles, uncached, warm
+from tests.core.cache_support import is_hit, read, staff, titles, uncached, warm
 
 ARTICLE_NOT_FOUND = {"errors": {"article": ["not found"]}}
 
