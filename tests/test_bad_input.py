@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from conduit.core.security import TokenCodec
-from tests.conftest import PASSWORD, auth, create_article, register
+from tests.factories import PASSWORD, auth, create_article, register
 
 # A distinctive string placed in submitted values: no error response may contain it.
 MARK = "zqxmark7"
