@@ -31,6 +31,10 @@ from conduit.main import create_app
 from conduit.models import Base
 from tests.factories import PASSWORD, register
 
+# The bad-input tests of every domain (tests/*/test_bad_input*.py) share their fixtures
+# (`world`, `three_articles`) from one module.
+pytest_plugins = ["tests.bad_input"]
+
 # Every credential the app hands out during the run (tokens, refresh tokens, API keys),
 # collected from response bodies; none of them may ever appear in a log line.
 ISSUED_SECRETS: set[str] = set()
