@@ -29,8 +29,11 @@ from conduit.core.config import Settings, get_settings
 from conduit.core.logging import formatter as log_formatter
 from conduit.main import create_app
 from conduit.models import Base
+from tests.factories import PASSWORD, register
 
-PASSWORD = "password123"
+# The bad-input tests of every domain (tests/*/test_bad_input*.py) share their fixtures
+# (`world`, `three_articles`) from one module.
+pytest_plugins = ["tests.bad_input"]
 
 # Every credential the app hands out during the run (tokens, refresh tokens, API keys),
 # collected from response bodies; none of them may ever appear in a log line.
@@ -222,39 +225,6 @@ async def carol(client: httpx.AsyncClient) -> str:
     return await register(client, "carol")
 
 
-async def tags(client: httpx.AsyncClient) -> list[str]:
-    response = await client.get("/api/tags")
-    assert response.status_code == 200, response.text
-    found: list[str] = response.json()["tags"]
-    return found
-
-
-def auth(token: str, scheme: str = "Token") -> dict[str, str]:
-    return {"Authorization": f"{scheme} {token}"}
-
-
-async def register(client: httpx.AsyncClient, username: str) -> str:
-    response = await client.post(
-        "/api/users",
-        json={
-            "user": {"username": username, "email": f"{username}@example.com", "password": PASSWORD}
-        },
-    )
-    assert response.status_code == 201, response.text
-    token: str = response.json()["user"]["token"]
-    return token
-
-
-async def create_article(
-    client: httpx.AsyncClient, token: str, title: str = "Hello world", **fields: Any
-) -> dict[str, Any]:
-    payload = {"title": title, "description": "about it", "body": "the body", **fields}
-    response = await client.post("/api/articles", json={"article": payload}, headers=auth(token))
-    assert response.status_code == 201, response.text
-    article: dict[str, Any] = response.json()["article"]
-    return article
-
-
 class StatementCounter:
     """Counts the SQL statements (not BEGIN/COMMIT) the app's engine runs."""
 
@@ -278,11 +248,3 @@ def sql(app: Any) -> Iterator[StatementCounter]:
     event.listen(engine, "before_cursor_execute", counter)
     yield counter
     event.remove(engine, "before_cursor_execute", counter)
-
-
-def error_body(response: httpx.Response) -> Any:
-    """An error response's body without its request id, after checking that the id is the
-    one in the X-Request-ID header."""
-    body = response.json()
-    assert body.pop("request_id") == response.headers["x-request-id"]
-    return body

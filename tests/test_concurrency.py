@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.conftest import PASSWORD, auth, create_article, register
+from tests.factories import PASSWORD, auth, create_article, register
 
 TIMEOUT = 120  # seconds for one burst: a hang is a failure, not a stuck suite
 

@@ -20,7 +20,7 @@ from alembic import command
 
 from conduit.cli import alembic_config
 from tests import live
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.live import TEST_PORTS, free_port
 
 

@@ -7,9 +7,17 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
-from tests.conftest import PASSWORD, auth, create_article, register, tags
+from tests.factories import (
+    PASSWORD,
+    add_comment,
+    auth,
+    create_article,
+    make_staff,
+    register,
+    set_role,
+    tags,
+)
 
 FORBIDDEN_ROLE = {"role": ["forbidden"]}
 ISO_MILLIS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -18,39 +26,14 @@ ISO_MILLIS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 # --- helpers ----------------------------------------------------------------------
 
 
-async def set_role(app: Any, username: str, role: str) -> None:
-    """Give a user a role straight in the database (roles are read on every request)."""
-    async with app.state.db.engine.begin() as conn:
-        result = await conn.execute(
-            text("UPDATE users SET role = :role WHERE username = :username"),
-            {"role": role, "username": username},
-        )
-        assert result.rowcount == 1
-
-
-async def staff(client: httpx.AsyncClient, app: Any, username: str, role: str) -> str:
-    token = await register(client, username)
-    await set_role(app, username, role)
-    return token
-
-
 @pytest.fixture
 async def admin(client: httpx.AsyncClient, app: Any) -> str:
-    return await staff(client, app, "root", "admin")
+    return await make_staff(client, app, "root", "admin")
 
 
 @pytest.fixture
 async def moderator(client: httpx.AsyncClient, app: Any) -> str:
-    return await staff(client, app, "mod", "moderator")
-
-
-async def add_comment(client: httpx.AsyncClient, token: str, slug: str, body: str = "hi") -> int:
-    response = await client.post(
-        f"/api/articles/{slug}/comments", json={"comment": {"body": body}}, headers=auth(token)
-    )
-    assert response.status_code == 201, response.text
-    comment_id: int = response.json()["comment"]["id"]
-    return comment_id
+    return await make_staff(client, app, "mod", "moderator")
 
 
 async def comment_ids(client: httpx.AsyncClient, slug: str) -> list[int]:
@@ -191,8 +174,8 @@ async def test_moderator_and_admin_delete_another_users_comment(
     client: httpx.AsyncClient, alice: str, bob: str, moderator: str, admin: str
 ) -> None:
     slug = (await create_article(client, alice))["slug"]
-    first = await add_comment(client, bob, slug, "one")
-    second = await add_comment(client, bob, slug, "two")
+    first = (await add_comment(client, bob, slug, "one"))["id"]
+    second = (await add_comment(client, bob, slug, "two"))["id"]
 
     by_moderator = await delete_comment(client, moderator, slug, first)
     by_admin = await delete_comment(client, admin, slug, second)
@@ -206,7 +189,7 @@ async def test_plain_user_cannot_delete_another_users_comment(
     client: httpx.AsyncClient, alice: str, bob: str, carol: str
 ) -> None:
     slug = (await create_article(client, alice))["slug"]
-    comment_id = await add_comment(client, bob, slug)
+    comment_id = (await add_comment(client, bob, slug))["id"]
 
     response = await delete_comment(client, carol, slug, comment_id)
 
@@ -219,7 +202,7 @@ async def test_article_author_cannot_delete_someone_elses_comment_on_it(
     client: httpx.AsyncClient, alice: str, bob: str
 ) -> None:
     slug = (await create_article(client, alice))["slug"]
-    comment_id = await add_comment(client, bob, slug)
+    comment_id = (await add_comment(client, bob, slug))["id"]
 
     response = await delete_comment(client, alice, slug, comment_id)
 
@@ -232,7 +215,7 @@ async def test_comment_author_deletes_their_own_comment(
     client: httpx.AsyncClient, alice: str, bob: str
 ) -> None:
     slug = (await create_article(client, alice))["slug"]
-    comment_id = await add_comment(client, bob, slug)
+    comment_id = (await add_comment(client, bob, slug))["id"]
 
     response = await delete_comment(client, bob, slug, comment_id)
 
@@ -245,7 +228,7 @@ async def test_comment_reached_through_another_articles_path_is_404(
 ) -> None:
     own = (await create_article(client, alice, "Own"))["slug"]
     other = (await create_article(client, alice, "Other"))["slug"]
-    comment_id = await add_comment(client, bob, own)
+    comment_id = (await add_comment(client, bob, own))["id"]
 
     for token in (bob, moderator):
         response = await delete_comment(client, token, other, comment_id)
@@ -267,7 +250,7 @@ async def doomed(client: httpx.AsyncClient, alice: str, bob: str) -> dict[str, A
     assert (await client.post("/api/profiles/alice/follow", headers=auth(bob))).status_code == 200
     favorite = await client.post(f"/api/articles/{slug}/favorite", headers=auth(bob))
     assert favorite.status_code == 200, favorite.text
-    comment_id = await add_comment(client, bob, slug, "nice")
+    comment_id = (await add_comment(client, bob, slug, "nice"))["id"]
     return {"slug": slug, "comment_id": comment_id}
 
 
@@ -359,7 +342,7 @@ async def test_staff_restore_a_deleted_article_with_everything_it_had(
 ) -> None:
     slug = doomed["slug"]
     before = (await client.get(f"/api/articles/{slug}", headers=auth(bob))).json()["article"]
-    restorer = await staff(client, app, "staffer", role)
+    restorer = await make_staff(client, app, "staffer", role)
     assert (await delete_article(client, restorer, slug)).status_code == 204
 
     response = await restore(client, restorer, slug)

@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import text
 
 from conduit.articles.service import ArticleService
-from tests.conftest import auth, create_article, register, tags
+from tests.factories import auth, create_article, make_staff, register, tags
 
 LIST = "/api/articles"
 FEED = "/api/articles/feed"
@@ -74,16 +74,6 @@ SCENE = {
 }
 
 
-async def staff(client: httpx.AsyncClient, app: Any, username: str) -> str:
-    token = await register(client, username)
-    async with app.state.db.engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE users SET role = 'admin' WHERE username = :username"),
-            {"username": username},
-        )
-    return token
-
-
 async def call(
     client: httpx.AsyncClient, method: str, path: str, token: str, status: int = 200, **kw: Any
 ) -> Any:
@@ -94,7 +84,7 @@ async def call(
 
 async def test_counts_follow_every_write(client: httpx.AsyncClient, app: Any) -> None:
     alice, bob, carol = [await register(client, name) for name in ("alice", "bob", "carol")]
-    admin = await staff(client, app, "root")
+    admin = await make_staff(client, app, "root")
     one = (await create_article(client, alice, "One", tagList=["x", "y"]))["slug"]
     await create_article(client, alice, "Two", tagList=["x"])
     three = (await create_article(client, bob, "Three", tagList=["y"]))["slug"]

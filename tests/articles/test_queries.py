@@ -25,7 +25,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import StatementCounter, auth, create_article, register
+from tests.conftest import StatementCounter
+from tests.factories import auth, create_article, register
 
 ARTICLES = 130  # more than the largest page, so that every measured page is full
 AUTHORS = 3

@@ -21,7 +21,7 @@ from conduit.comments.models import Comment
 from conduit.comments.schemas import MultipleCommentsResponse
 from conduit.core.http_cache import json_body
 from conduit.core.schemas import iso_millis
-from tests.conftest import auth, create_article, register
+from tests.factories import auth, create_article, register
 
 TRICKY = 'Ünïcødé "quoted" \\ back\\slash </script> \t tab \u2028 \u0007 bell 🐉 日本語'
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import auth, create_article, error_body, tags
+from tests.factories import auth, create_article, error_body, follow, tags
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 MISSING_TOKEN = {"errors": {"token": ["is missing"]}}
@@ -61,11 +61,6 @@ async def update_article(
 async def post_article(client: httpx.AsyncClient, token: str, **overrides: Any) -> httpx.Response:
     payload = {"title": "A title", "description": "about it", "body": "the body", **overrides}
     return await client.post("/api/articles", json={"article": payload}, headers=auth(token))
-
-
-async def follow(client: httpx.AsyncClient, token: str, username: str) -> None:
-    response = await client.post(f"/api/profiles/{username}/follow", headers=auth(token))
-    assert response.status_code == 200, response.text
 
 
 async def favorite(client: httpx.AsyncClient, token: str, slug: str) -> dict[str, Any]:

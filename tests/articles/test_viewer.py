@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from tests.auth.test_api_keys import key, make_key
 from tests.auth.test_sessions import set_active
-from tests.conftest import auth, create_article, register
+from tests.factories import auth, create_article, register
 
 INVALID = {"token": ["is invalid"]}
 

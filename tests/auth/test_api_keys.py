@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text, update
 
 from conduit.auth.models import ApiKey
-from tests.conftest import auth, create_article
+from tests.factories import auth, create_article, set_role
 
 NO_SCOPE = {"errors": {"scope": ["requires articles:write"]}}
 
@@ -27,13 +27,6 @@ async def make_key(
 
 def key(created: dict[str, Any]) -> dict[str, str]:
     return {"X-API-Key": created["key"]}
-
-
-async def make_admin(app: Any, username: str) -> None:
-    async with app.state.db.engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE users SET role = 'admin' WHERE username = :u"), {"u": username}
-        )
 
 
 async def test_key_is_shown_once_and_stored_only_as_a_keyed_hash(
@@ -153,7 +146,7 @@ async def test_only_an_admin_key_may_hold_the_admin_scope(
     assert refused.status_code == 403
     assert refused.json()["errors"] == {"scopes": ["admin is only for an admin's keys"]}
 
-    await make_admin(app, "bob")
+    await set_role(app, "bob", "admin")
     plain = await make_key(client, bob, [])
     admin = await make_key(client, bob, ["admin"])
     assert (await client.get("/api/admin/users", headers=key(plain))).status_code == 403

@@ -26,7 +26,7 @@ from conduit.core.config import Settings
 from conduit.core.db import Database, utcnow
 from conduit.main import create_app
 from conduit.outbox.service import OutboxDeliverer
-from tests.conftest import PASSWORD, auth, error_body, register
+from tests.factories import PASSWORD, auth, deliver, error_body, log_in, register
 from tests.live import free_port
 
 FRONT = "https://front.example"
@@ -96,11 +96,6 @@ def settings(settings: Settings, smtp: Smtp) -> Settings:
 # --- helpers ----------------------------------------------------------------------
 
 
-async def deliver(app: Any) -> int:
-    sent: int = await app.state.deliverer.deliver_due()
-    return sent
-
-
 def link_in(message: EmailMessage) -> str:
     body = message.get_content()
     found = re.search(r"https?://\S+", body)
@@ -116,12 +111,6 @@ def token_in(message: EmailMessage, path: str) -> str:
 
 async def me(client: httpx.AsyncClient, token: str) -> httpx.Response:
     return await client.get("/api/user", headers=auth(token))
-
-
-async def log_in(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
-    return await client.post(
-        "/api/users/login", json={"user": {"email": email, "password": password}}
-    )
 
 
 async def outbox_rows(app: Any) -> list[Any]:

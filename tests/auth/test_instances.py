@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from conduit.main import create_app
-from tests.conftest import auth, create_article, register
+from tests.factories import auth, create_article, register
 
 
 @pytest.fixture

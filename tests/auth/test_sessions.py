@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from conduit.core.config import Settings
 from conduit.core.security import TokenCodec
-from tests.conftest import PASSWORD, auth
+from tests.factories import PASSWORD, auth, set_role
 
 INVALID_TOKEN = {"token": ["is invalid"]}
 BAD_CREDENTIALS = {"credentials": ["invalid"]}
@@ -66,14 +66,6 @@ async def set_active(app: Any, username: str, active: bool) -> None:
         await conn.execute(
             text("UPDATE users SET active = :active WHERE username = :username"),
             {"active": active, "username": username},
-        )
-
-
-async def make_admin(app: Any, username: str) -> None:
-    async with app.state.db.engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE users SET role = 'admin' WHERE username = :username"),
-            {"username": username},
         )
 
 
@@ -375,7 +367,7 @@ async def test_access_token_lifetime_follows_the_setting(
 async def test_deactivated_user_tokens_are_refused_and_login_is_403(
     client: httpx.AsyncClient, app: Any, alice: str, bob: str
 ) -> None:
-    await make_admin(app, "alice")
+    await set_role(app, "alice", "admin")
     session = await new_session(client, "bob")
 
     response = await client.patch(

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from conduit.core import security
 from conduit.core.config import Settings
 from conduit.core.security import InvalidToken, TokenCodec
-from tests.conftest import PASSWORD, auth, register
+from tests.factories import PASSWORD, auth, register
 
 INVALID = {"token": ["is invalid"]}
 

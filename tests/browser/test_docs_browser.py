@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.live import LiveServer, start_server
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.browser.test_docs_browser import CHROMIUM, TIMEOUT_MS
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.live import LiveServer, free_port, start_server
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")

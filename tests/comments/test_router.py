@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import auth, create_article, error_body
+from tests.factories import add_comment, auth, create_article, error_body
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 MISSING_TOKEN = {"errors": {"token": ["is missing"]}}
@@ -30,15 +30,6 @@ async def post_comment(
     return await client.post(
         comments_path(slug), json={"comment": {"body": body}}, headers=auth(token)
     )
-
-
-async def add_comment(
-    client: httpx.AsyncClient, token: str, slug: str, body: str = "Nice article"
-) -> dict[str, Any]:
-    response = await post_comment(client, token, slug, body)
-    assert response.status_code == 201, response.text
-    comment: dict[str, Any] = response.json()["comment"]
-    return comment
 
 
 async def list_comments(

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from conduit.core.policies import DEFAULT_POLICY, PolicyTable, RoutePolicy, policy, policy_of
 from conduit.core.ratelimit import RateLimitMiddleware
 from conduit.idempotency.middleware import IdempotencyMiddleware
-from tests.conftest import auth, register
+from tests.factories import auth, register
 
 MOUNTS = ("/api", "/api/v1")
 # What the routers declare, by endpoint: a new declaration fails here until it is listed.

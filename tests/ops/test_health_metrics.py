@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from conduit.main import create_app
-from tests.conftest import auth, create_article, make_settings
+from tests.conftest import make_settings
+from tests.factories import auth, create_article
 from tests.live import free_port
 
 

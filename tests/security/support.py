@@ -26,7 +26,7 @@ import httpx
 
 from conduit.core.config import Settings
 from conduit.users.commands import create_admin_user
-from tests.conftest import PASSWORD, auth
+from tests.factories import PASSWORD, auth, log_in, sign_up
 
 # What no response body (and no error) may ever show: tracebacks, SQL, source paths and
 # framework internals.
@@ -209,27 +209,6 @@ def rs256(payload: dict[str, Any], key: RsaKey, **header: Any) -> str:
 # --- accounts ---------------------------------------------------------------------------
 
 
-async def log_in(
-    client: httpx.AsyncClient, email: str, password: str = PASSWORD, **headers: str
-) -> httpx.Response:
-    return await client.post(
-        "/api/users/login", json={"user": {"email": email, "password": password}}, headers=headers
-    )
-
-
-async def sign_up(client: httpx.AsyncClient, username: str) -> dict[str, Any]:
-    """Register and answer the whole user (token and refresh token)."""
-    response = await client.post(
-        "/api/users",
-        json={
-            "user": {"username": username, "email": f"{username}@example.com", "password": PASSWORD}
-        },
-    )
-    assert response.status_code == 201, response.text
-    user: dict[str, Any] = response.json()["user"]
-    return user
-
-
 async def staff_token(
     client: httpx.AsyncClient, settings: Settings, username: str, role: str = "admin"
 ) -> str:
@@ -283,11 +262,6 @@ async def make_key(
 
 
 # --- reading mail -----------------------------------------------------------------------
-
-
-async def deliver(app: Any) -> int:
-    sent: int = await app.state.deliverer.deliver_due()
-    return sent
 
 
 def mail_links(mail_dir: str | Path) -> list[str]:

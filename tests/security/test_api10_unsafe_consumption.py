@@ -22,9 +22,9 @@ from sqlalchemy import text
 from conduit.core.config import Settings
 from conduit.core.mail import transport_for
 from conduit.outbox.service import OutboxDeliverer
-from tests.conftest import PASSWORD, auth
+from tests.factories import PASSWORD, auth, log_in, sign_up
 from tests.live import free_port
-from tests.security.support import leaks_in, log_in, sign_up
+from tests.security.support import leaks_in
 
 GIF_HEADER = b"GIF89a\x01\x00\x01\x00\x00\x00\x00"
 

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from conduit.core.config import Settings
-from tests.conftest import auth, create_article, error_body
-from tests.security.support import claims_of, hs256, log_in, make_key, sign_up
+from tests.factories import add_comment, auth, create_article, error_body, log_in, sign_up
+from tests.security.support import claims_of, hs256, make_key
 
 ALL_USER_SCOPES = ["articles:write", "comments:write", "profile:write"]
 
@@ -29,15 +29,6 @@ async def comments(client: httpx.AsyncClient, slug: str) -> list[dict[str, Any]]
     assert response.status_code == 200, response.text
     found: list[dict[str, Any]] = response.json()["comments"]
     return found
-
-
-async def add_comment(client: httpx.AsyncClient, token: str, slug: str, text: str) -> int:
-    response = await client.post(
-        f"/api/articles/{slug}/comments", json={"comment": {"body": text}}, headers=auth(token)
-    )
-    assert response.status_code == 201, response.text
-    comment_id: int = response.json()["comment"]["id"]
-    return comment_id
 
 
 @pytest.fixture(params=["session", "api-key"])
@@ -134,7 +125,7 @@ async def test_api1_another_users_comment_cannot_be_deleted(
 ) -> None:
     """Not by another user, and not by the author of the article it is on (bob, here)."""
     slug = (await create_article(client, bob, "Bob's article"))["slug"]
-    comment_id = await add_comment(client, alice, slug, "Alice was here")
+    comment_id = (await add_comment(client, alice, slug, "Alice was here"))["id"]
     before = await comments(client, slug)
 
     response = await client.delete(f"/api/articles/{slug}/comments/{comment_id}", headers=intruder)
@@ -150,7 +141,7 @@ async def test_api1_a_comment_reached_through_another_article_is_not_found(
     author he is) must not reach it, and must not confirm that the id exists."""
     slug_a = (await create_article(client, alice, "Article A"))["slug"]
     slug_b = (await create_article(client, bob, "Article B"))["slug"]
-    comment_id = await add_comment(client, alice, slug_a, "on A")
+    comment_id = (await add_comment(client, alice, slug_a, "on A"))["id"]
     before = await comments(client, slug_a)
 
     through_b = await client.delete(

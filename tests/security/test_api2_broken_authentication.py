@@ -18,21 +18,19 @@ import pytest
 from sqlalchemy import text
 
 from conduit.core.config import Settings
-from tests.conftest import PASSWORD, auth, error_body
+from tests.factories import PASSWORD, auth, error_body, log_in, sign_up
 from tests.live import start_server
 from tests.security.support import (
     b64url_decode,
     claims_of,
     hs256,
     hs_token,
-    log_in,
     make_key,
     now,
     parts_of,
     rs256,
     rsa_key,
     set_standing,
-    sign_up,
     staff_token,
     unsigned,
 )

@@ -17,15 +17,8 @@ import httpx
 import pytest
 
 from conduit.core.config import Settings
-from tests.conftest import PASSWORD, auth, create_article
-from tests.security.support import (
-    admin_view,
-    b64url_decode,
-    log_in,
-    make_key,
-    sign_up,
-    staff_token,
-)
+from tests.factories import PASSWORD, auth, create_article, log_in, sign_up
+from tests.security.support import admin_view, b64url_decode, make_key, staff_token
 
 LONG_AGO = "2001-01-01T00:00:00.000Z"
 

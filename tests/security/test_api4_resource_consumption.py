@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, auth, create_article, error_body
-from tests.security.support import leaks_in, make_key, sign_up, staff_token
+from tests.factories import PASSWORD, auth, create_article, error_body, sign_up
+from tests.security.support import leaks_in, make_key, staff_token
 
 JSON = {"Content-Type": "application/json"}
 MAX_BODY = 1024 * 1024

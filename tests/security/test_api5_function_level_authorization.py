@@ -15,15 +15,8 @@ import httpx
 import pytest
 
 from conduit.core.config import Settings
-from tests.conftest import auth, create_article, error_body
-from tests.security.support import (
-    admin_view,
-    log_in,
-    make_key,
-    set_standing,
-    sign_up,
-    staff_token,
-)
+from tests.factories import auth, create_article, error_body, log_in, sign_up
+from tests.security.support import admin_view, make_key, set_standing, staff_token
 
 ROLE_FORBIDDEN = {"errors": {"role": ["forbidden"]}}
 KEY_FORBIDDEN = {"errors": {"api_key": ["cannot manage API keys or sessions"]}}

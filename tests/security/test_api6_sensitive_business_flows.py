@@ -19,15 +19,8 @@ import httpx
 import pytest
 
 from conduit.core.config import Settings
-from tests.conftest import PASSWORD, auth, create_article, error_body
-from tests.security.support import (
-    deliver,
-    log_in,
-    mail_links,
-    make_key,
-    sign_up,
-    token_of,
-)
+from tests.factories import PASSWORD, auth, create_article, deliver, error_body, log_in, sign_up
+from tests.security.support import mail_links, make_key, token_of
 
 FRONT = "https://front.example"
 THROTTLED = {"errors": {"credentials": ["too many failed attempts"]}}

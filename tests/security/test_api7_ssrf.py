@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import auth, create_article, error_body
+from tests.factories import auth, create_article, error_body
 
 REFUSED_URLS = [
     "file:///etc/passwd",

@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from conduit.core.config import Settings
-from tests.conftest import PASSWORD, auth, create_article, error_body
-from tests.security.support import leaks_in, log_in, sign_up, staff_token
+from tests.factories import PASSWORD, auth, create_article, error_body, log_in, sign_up
+from tests.security.support import leaks_in, staff_token
 
 pytestmark = pytest.mark.settings(
     rate_limit_auth="100000/minute", rate_limit_user="100000/minute", login_max_failures=100000

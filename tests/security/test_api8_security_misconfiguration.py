@@ -24,9 +24,10 @@ import pytest
 
 from conduit.core.config import DEFAULT_SECRET_KEY, Settings
 from conduit.main import create_app
-from tests.conftest import PASSWORD, auth, create_article, error_body, make_settings
+from tests.conftest import make_settings
+from tests.factories import PASSWORD, auth, create_article, error_body, sign_up
 from tests.live import CONDUIT, LiveServer, free_port, start_server
-from tests.security.support import leaks_in, sign_up
+from tests.security.support import leaks_in
 
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",

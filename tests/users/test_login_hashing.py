@@ -14,8 +14,9 @@ from sqlalchemy import select, update
 
 from conduit.core.security import PasswordHasher
 from conduit.users.models import User
-from tests.conftest import PASSWORD, auth, create_article, make_settings, register
+from tests.conftest import make_settings
 from tests.core.test_password_hashing import Gate, until
+from tests.factories import PASSWORD, auth, create_article, register
 
 # One hashing thread, and a short busy timeout: on SQLite a write that had to wait for a
 # login's lock would fail (a 500) instead of waiting the default 5 s.

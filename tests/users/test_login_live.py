@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.live import LiveServer, start_server
 
 LOGINS = 16

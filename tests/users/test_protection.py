@@ -15,7 +15,7 @@ import pytest
 
 from conduit.main import create_app
 from conduit.users.protection import ThrottleMemoryStorage
-from tests.conftest import PASSWORD, auth, error_body, register
+from tests.factories import PASSWORD, auth, error_body, register
 
 THROTTLED = {"errors": {"credentials": ["too many failed attempts"]}}
 

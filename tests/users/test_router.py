@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, auth, register
+from tests.factories import PASSWORD, auth, register
 
 # --- helpers ----------------------------------------------------------------------
 

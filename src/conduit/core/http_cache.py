@@ -53,7 +53,7 @@ def if_none_match(request: Request) -> str | None:
     return value
 
 
-# The parameter object FastAPI writes for `IfNoneMatch` (tests/ops/test_etag.py compares).
+# The parameter object FastAPI writes for `IfNoneMatch` (tests/core/test_etag.py compares).
 IF_NONE_MATCH_PARAMETER: dict[str, Any] = {
     "name": "if-none-match",
     "in": "header",

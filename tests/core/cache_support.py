@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 from prometheus_client import REGISTRY
-from sqlalchemy import text
 
 from conduit.core.config import Settings
 from conduit.main import create_app
-from tests.conftest import StatementCounter, auth, register
+from tests.conftest import StatementCounter
+from tests.factories import auth
 
 
 async def read(client: httpx.AsyncClient, url: str, token: str | None = None) -> Any:
@@ -46,20 +46,6 @@ def hits(cache: str) -> float:
         "conduit_cache_requests_total", {"cache": cache, "result": "hit"}
     )
     return value or 0.0
-
-
-async def set_role(app: Any, username: str, role: str) -> None:
-    async with app.state.db.engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE users SET role = :role WHERE username = :username"),
-            {"role": role, "username": username},
-        )
-
-
-async def staff(client: httpx.AsyncClient, app: Any, username: str, role: str) -> str:
-    token = await register(client, username)
-    await set_role(app, username, role)
-    return token
 
 
 @asynccontextmanager

@@ -25,8 +25,8 @@ from conduit.comments.schemas import NewCommentRequest
 from conduit.core.policies import PolicyTable
 from conduit.core.ratelimit import EXEMPT_PATHS, EXEMPT_PREFIXES
 from conduit.users.schemas import LoginRequest, NewUserRequest, UpdateUserRequest
-from tests.conftest import PASSWORD, register
-from tests.ops.openapi_support import ERROR_SCHEMA, Operations, report
+from tests.core.openapi_support import ERROR_SCHEMA, Operations, report
+from tests.factories import PASSWORD, register
 
 # Success without a body: "done" and "accepted for later".
 NO_BODY_SUCCESS = {"202", "204"}

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from conduit.core.http_cache import IF_NONE_MATCH_MAX, _ETags, none_match, strong_etag
-from tests.conftest import auth, create_article
+from tests.factories import auth, create_article
 
 VARY = "Authorization, X-API-Key"
 

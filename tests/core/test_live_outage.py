@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.faults import TcpProxy, postgres_reachable, scratch_postgres
 from tests.live import LiveServer, start_server
 

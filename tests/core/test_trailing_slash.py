@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import auth, create_article, register
+from tests.factories import auth, create_article, register
 
 
 async def test_publishing_to_the_collection_with_a_trailing_slash_creates_the_article(

@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from conduit.api import DOMAIN_ROUTERS
 from conduit.auth.dependencies import CurrentPrincipal
 from conduit.core.schemas import NO_NUL_PATTERN, NOT_BLANK_PATTERN, clean_text, not_blank
-from tests.ops.openapi_support import ERROR_SCHEMA, Operations, report
+from tests.core.openapi_support import ERROR_SCHEMA, Operations, report
 
 REQUIRED_PRINCIPAL = get_args(CurrentPrincipal)[1].dependency
 

@@ -19,7 +19,7 @@ from conduit.idempotency.middleware import fingerprint
 from conduit.idempotency.models import IdempotencyRecord
 from conduit.idempotency.repository import IdempotencyRepository
 from conduit.idempotency.service import StoredResponse
-from tests.conftest import PASSWORD, auth, create_article
+from tests.factories import PASSWORD, auth, create_article
 from tests.live import start_server
 
 ARTICLE = {"article": {"title": "Retry me", "description": "d", "body": "b"}}

@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from conduit.core.config import Settings
 from conduit.main import create_app
-from tests.conftest import PASSWORD, auth, register
+from tests.factories import PASSWORD, auth, register
 from tests.live import free_port, start_server
 
 TOO_MANY = {"errors": {"rate_limit": ["too many requests"]}}

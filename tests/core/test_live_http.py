@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.live import LiveServer, start_server
 
 ORIGIN = "https://app.example"

@@ -16,8 +16,9 @@ from sqlalchemy import text
 from conduit.articles.schemas import MultipleArticlesResponse, SingleArticleResponse, TagsResponse
 from conduit.core.config import Settings
 from conduit.main import create_app
-from tests.conftest import StatementCounter, auth, create_article, make_settings, register
-from tests.ops.cache_support import hits, is_hit, read, uncached, warm
+from tests.conftest import StatementCounter, make_settings
+from tests.core.cache_support import hits, is_hit, read, uncached, warm
+from tests.factories import auth, create_article, register
 
 
 def test_the_app_uses_redis_when_configured_and_memory_otherwise(app: Any) -> None:

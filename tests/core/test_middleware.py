@@ -16,7 +16,8 @@ from conduit.core.clientip import ClientIP
 from conduit.core.logging import formatter as log_formatter
 from conduit.core.middleware import with_response_headers
 from conduit.main import create_app
-from tests.conftest import PASSWORD, auth, create_article, error_body, make_settings
+from tests.conftest import make_settings
+from tests.factories import PASSWORD, auth, create_article, error_body
 
 HEX_ID = re.compile(r"[0-9a-f]{32}")
 

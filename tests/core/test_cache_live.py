@@ -16,7 +16,7 @@ from redis import Redis
 from typer.testing import CliRunner
 
 from conduit.cli import app as cli
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.live import LiveServer, start_server
 
 REDIS_URL = os.environ.get("REDIS_URL")

@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from conduit.core.config import Settings
-from tests.conftest import StatementCounter, auth, create_article, error_body
-from tests.ops.cache_support import is_hit, read, staff, titles, uncached, warm
+from tests.conftest import StatementCounter
+from tests.core.cache_support import is_hit, read, titles, uncached, warm
+from tests.factories import auth, create_article, error_body, make_staff
 
 ARTICLE_NOT_FOUND = {"errors": {"article": ["not found"]}}
 
@@ -66,7 +67,7 @@ async def test_an_update_that_keeps_the_tags_keeps_them_cached(
 async def test_delete_removes_it_from_article_list_and_tags(
     client: httpx.AsyncClient, app: Any, sql: StatementCounter, alice: str, deleter: str
 ) -> None:
-    token = alice if deleter == "author" else await staff(client, app, "staff", deleter)
+    token = alice if deleter == "author" else await make_staff(client, app, "staff", deleter)
     await create_article(client, alice, "Kept", tagList=["kept"])
     slug = (await create_article(client, alice, "Doomed", tagList=["doomed"]))["slug"]
     await warm(client, sql, f"/api/articles/{slug}")
@@ -83,7 +84,7 @@ async def test_delete_removes_it_from_article_list_and_tags(
 async def test_admin_restore_brings_it_back(
     client: httpx.AsyncClient, app: Any, sql: StatementCounter, alice: str
 ) -> None:
-    moderator = await staff(client, app, "mod", "moderator")
+    moderator = await make_staff(client, app, "mod", "moderator")
     slug = (await create_article(client, alice, "Restored", tagList=["back"]))["slug"]
     assert (await client.delete(f"/api/articles/{slug}", headers=auth(alice))).status_code == 204
     assert titles(await warm(client, sql, "/api/articles")) == []
@@ -159,7 +160,7 @@ async def test_deactivating_an_author_is_consistent_with_the_database(
 ) -> None:
     """An inactive author's articles stay listed (as their profile does); whatever the rule,
     the cached answer after the change is the uncached one."""
-    admin = await staff(client, app, "root", "admin")
+    admin = await make_staff(client, app, "root", "admin")
     slug = (await create_article(client, alice))["slug"]
     urls = [f"/api/articles/{slug}", "/api/articles"]
     for url in urls:

@@ -1,4 +1,4 @@
-"""Fixtures of the tests that read the OpenAPI document."""
+"""Fixtures of the core tests: the OpenAPI document and its operations."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.ops.openapi_support import Operations
+from tests.core.openapi_support import Operations
 
 
 @pytest.fixture

@@ -1,0 +1,112 @@
+"""The test data factories: sign up, log in, publish, follow, comment, promote — over HTTP
+where a client would, straight in the database only where no route does it (roles).
+
+One definition each, imported by every test module; fixtures stay in the conftest.py files.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+PASSWORD = "password123"
+
+
+def auth(token: str, scheme: str = "Token") -> dict[str, str]:
+    return {"Authorization": f"{scheme} {token}"}
+
+
+async def register(client: httpx.AsyncClient, username: str) -> str:
+    """Sign up `username` (e-mail `<username>@example.com`, PASSWORD); answers the token."""
+    user = await sign_up(client, username)
+    token: str = user["token"]
+    return token
+
+
+async def sign_up(client: httpx.AsyncClient, username: str) -> dict[str, Any]:
+    """Register and answer the whole user (token and refresh token)."""
+    response = await client.post(
+        "/api/users",
+        json={
+            "user": {"username": username, "email": f"{username}@example.com", "password": PASSWORD}
+        },
+    )
+    assert response.status_code == 201, response.text
+    user: dict[str, Any] = response.json()["user"]
+    return user
+
+
+async def log_in(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD, **headers: str
+) -> httpx.Response:
+    return await client.post(
+        "/api/users/login", json={"user": {"email": email, "password": password}}, headers=headers
+    )
+
+
+async def set_role(app: Any, username: str, role: str) -> None:
+    """Give a user a role straight in the database (roles are read on every request)."""
+    async with app.state.db.engine.begin() as conn:
+        result = await conn.execute(
+            text("UPDATE users SET role = :role WHERE username = :username"),
+            {"role": role, "username": username},
+        )
+        assert result.rowcount == 1
+
+
+async def make_staff(
+    client: httpx.AsyncClient, app: Any, username: str, role: str = "admin"
+) -> str:
+    """Sign up `username` and give them `role`; answers the token."""
+    token = await register(client, username)
+    await set_role(app, username, role)
+    return token
+
+
+async def create_article(
+    client: httpx.AsyncClient, token: str, title: str = "Hello world", **fields: Any
+) -> dict[str, Any]:
+    payload = {"title": title, "description": "about it", "body": "the body", **fields}
+    response = await client.post("/api/articles", json={"article": payload}, headers=auth(token))
+    assert response.status_code == 201, response.text
+    article: dict[str, Any] = response.json()["article"]
+    return article
+
+
+async def follow(client: httpx.AsyncClient, token: str, username: str) -> None:
+    response = await client.post(f"/api/profiles/{username}/follow", headers=auth(token))
+    assert response.status_code == 200, response.text
+
+
+async def add_comment(
+    client: httpx.AsyncClient, token: str, slug: str, body: str = "Nice article"
+) -> dict[str, Any]:
+    response = await client.post(
+        f"/api/articles/{slug}/comments", json={"comment": {"body": body}}, headers=auth(token)
+    )
+    assert response.status_code == 201, response.text
+    comment: dict[str, Any] = response.json()["comment"]
+    return comment
+
+
+async def tags(client: httpx.AsyncClient) -> list[str]:
+    response = await client.get("/api/tags")
+    assert response.status_code == 200, response.text
+    found: list[str] = response.json()["tags"]
+    return found
+
+
+async def deliver(app: Any) -> int:
+    """Deliver the queued mail now (the suite does not run the embedded worker)."""
+    sent: int = await app.state.deliverer.deliver_due()
+    return sent
+
+
+def error_body(response: httpx.Response) -> Any:
+    """An error response's body without its request id, after checking that the id is the
+    one in the X-Request-ID header."""
+    body = response.json()
+    assert body.pop("request_id") == response.headers["x-request-id"]
+    return body
