@@ -9,11 +9,13 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI, Query
 
-from conduit.articles.schemas import ArticleListQuery
+from conduit.articles.limits import TAG_MAX
+from conduit.articles.schemas import ArticleListQuery, CleanTag
 from conduit.core.errors import install_error_handlers
 from conduit.core.pagination import MAX_LIMIT, MAX_OFFSET, MAX_PAGE, Page, PageDep, PageQuery
 from conduit.core.params import QueryParameters, documented_parameters
-from conduit.core.schemas import TAG_MAX, USERNAME_MAX, CleanName, CleanTag
+from conduit.users.limits import USERNAME_MAX
+from conduit.users.schemas import CleanName
 
 
 def _declared(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path
 
 from conduit.admin.schemas import AdminUserRead, AdminUserUpdate, UserPage
 from conduit.articles.dependencies import ArticleServiceDep
-from conduit.articles.schemas import SingleArticleResponse
+from conduit.articles.schemas import CleanSlug, SingleArticleResponse
 from conduit.auth.dependencies import needs, require
 from conduit.auth.permissions import Permission, Scope
 from conduit.auth.principal import Principal
@@ -16,8 +16,8 @@ from conduit.core.content import JSON_BODY
 from conduit.core.openapi import error_responses, link, success
 from conduit.core.pagination import NumberedPageDep
 from conduit.core.routing import SessionRoute
-from conduit.core.schemas import CleanName, CleanSlug
 from conduit.users.dependencies import UserServiceDep
+from conduit.users.schemas import CleanName
 
 router = APIRouter(
     prefix="/admin",

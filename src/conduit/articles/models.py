@@ -8,8 +8,8 @@ from enum import IntEnum
 from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from conduit.articles.limits import DESCRIPTION_MAX, SLUG_MAX, TAG_MAX, TITLE_MAX
 from conduit.core.db import Base, UTCDateTime, utcnow
-from conduit.core.schemas import DESCRIPTION_MAX, SLUG_MAX, TAG_MAX, TITLE_MAX
 
 
 class Article(Base):

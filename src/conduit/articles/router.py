@@ -10,6 +10,7 @@ from starlette.convertors import StringConvertor, register_url_convertor
 from conduit.articles.dependencies import ArticleServiceDep, ListingDep, tag_service
 from conduit.articles.schemas import (
     ArticleFilter,
+    CleanSlug,
     MultipleArticlesResponse,
     NewArticleRequest,
     SingleArticleResponse,
@@ -31,7 +32,6 @@ from conduit.core.openapi import error_responses, link, success
 from conduit.core.pagination import PageDep
 from conduit.core.policies import policy
 from conduit.core.routing import DirectRoute, SessionRoute
-from conduit.core.schemas import CleanSlug
 
 router = APIRouter(route_class=SessionRoute)
 

@@ -7,23 +7,32 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from conduit.core.pagination import Page, PageQuery
-from conduit.core.schemas import (
+from conduit.articles.limits import (
     BODY_MAX,
     DESCRIPTION_MAX,
-    FILLED,
+    SLUG_MAX,
     TAG_MAX,
     TAGS_PER_ARTICLE_MAX,
     TITLE_MAX,
+)
+from conduit.core.pagination import Page, PageQuery
+from conduit.core.schemas import (
+    FILLED,
+    TEXT,
     CamelModel,
-    CleanName,
-    CleanTag,
     Timestamp,
     clean_text,
     not_blank,
     raw_max_length,
 )
-from conduit.users.schemas import ProfileRead
+from conduit.users.schemas import CleanName, ProfileRead
+
+# A path or query string parameter: text as `clean_text` lets it through, its length checked
+# first, as a string's ("at most 64 characters"). A limit added where such a type is
+# declared (`Path(max_length=...)`, or on `... | None`) would be checked after the
+# validator, as any value's length: "at most 64 items".
+CleanTag = Annotated[str, StringConstraints(max_length=TAG_MAX), AfterValidator(clean_text), TEXT]
+CleanSlug = Annotated[str, StringConstraints(max_length=SLUG_MAX), AfterValidator(clean_text), TEXT]
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
+from conduit.articles.schemas import CleanSlug
 from conduit.auth.dependencies import CurrentPrincipal, OptionalPrincipal, needs, viewer_id
 from conduit.auth.permissions import Scope
 from conduit.comments.dependencies import CommentServiceDep
@@ -19,7 +20,6 @@ from conduit.core.db import MAX_ID
 from conduit.core.openapi import error_responses, link, success
 from conduit.core.policies import policy
 from conduit.core.routing import SessionRoute
-from conduit.core.schemas import CleanSlug
 
 router = APIRouter(tags=["Comments"], route_class=SessionRoute)
 

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, StringConstraints
 
-from conduit.core.schemas import COMMENT_MAX, FILLED, CamelModel, Timestamp, not_blank
+from conduit.comments.limits import COMMENT_MAX
+from conduit.core.schemas import FILLED, CamelModel, Timestamp, not_blank
 from conduit.users.schemas import ProfileRead
 
 CommentBody = Annotated[

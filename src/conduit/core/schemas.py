@@ -7,13 +7,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     GetJsonSchemaHandler,
     PlainSerializer,
-    StringConstraints,
 )
 from pydantic.alias_generators import to_camel
 from pydantic_core import CoreSchema, PydanticCustomError
@@ -107,29 +105,3 @@ def iso_millis(value: datetime) -> str:
 
 
 Timestamp = Annotated[datetime, PlainSerializer(iso_millis, return_type=str, when_used="json")]
-
-# Field sizes, one place. Every string field has a documented maximum.
-USERNAME_MAX = 64
-EMAIL_MAX = 254
-PASSWORD_MIN = 8
-PASSWORD_MAX = 256
-BIO_MAX = 4096
-IMAGE_MAX = 2048
-TITLE_MAX = 255
-DESCRIPTION_MAX = 1024
-BODY_MAX = 65536
-TAG_MAX = 64
-TAGS_PER_ARTICLE_MAX = 20
-COMMENT_MAX = 16384
-SLUG_MAX = 300
-
-
-# Path and query string parameters: text as `clean_text` lets it through, its length checked
-# first, as a string's ("at most 64 characters"). A limit added where such a type is declared
-# (`Path(max_length=...)`, or on `... | None`) would be checked after the validator, as any
-# value's length: "at most 64 items".
-CleanName = Annotated[
-    str, StringConstraints(max_length=USERNAME_MAX), AfterValidator(clean_text), TEXT
-]
-CleanTag = Annotated[str, StringConstraints(max_length=TAG_MAX), AfterValidator(clean_text), TEXT]
-CleanSlug = Annotated[str, StringConstraints(max_length=SLUG_MAX), AfterValidator(clean_text), TEXT]

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from conduit.auth.permissions import Role
 from conduit.core.db import Base, UTCDateTime, utcnow
-from conduit.core.schemas import EMAIL_MAX, IMAGE_MAX, USERNAME_MAX
+from conduit.users.limits import EMAIL_MAX, IMAGE_MAX, USERNAME_MAX
 
 
 class User(Base):

@@ -12,9 +12,9 @@ from conduit.core.content import JSON_BODY
 from conduit.core.openapi import body_link, error_responses, link, success
 from conduit.core.policies import policy
 from conduit.core.routing import SessionRoute
-from conduit.core.schemas import CleanName
 from conduit.users.dependencies import NewPasswordHash, UserServiceDep, new_password_hash
 from conduit.users.schemas import (
+    CleanName,
     LoginRequest,
     NewUserRequest,
     ProfileResponse,

@@ -9,20 +9,30 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StringC
 from pydantic_core import PydanticCustomError
 
 from conduit.core.schemas import (
-    BIO_MAX,
     BLANK_CHARS,
-    EMAIL_MAX,
     FILLED,
-    IMAGE_MAX,
-    PASSWORD_MAX,
-    PASSWORD_MIN,
     TEXT,
-    USERNAME_MAX,
     CamelModel,
     SchemaPattern,
     clean_text,
     raw_max_length,
 )
+from conduit.users.limits import (
+    BIO_MAX,
+    EMAIL_MAX,
+    IMAGE_MAX,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    USERNAME_MAX,
+)
+
+# A path or query string parameter: text as `clean_text` lets it through, its length checked
+# first, as a string's ("at most 64 characters"). A limit added where such a type is
+# declared (`Path(max_length=...)`, or on `... | None`) would be checked after the
+# validator, as any value's length: "at most 64 items".
+CleanName = Annotated[
+    str, StringConstraints(max_length=USERNAME_MAX), AfterValidator(clean_text), TEXT
+]
 
 
 def _lower(value: str) -> str:
