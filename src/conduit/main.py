@@ -131,7 +131,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.passwords = PasswordHasher(settings)
     app.state.tokens = TokenCodec(settings)  # remembers the tokens it verified
     app.state.activity = SessionActivity(app.state.db, app.state.tokens.idle_ttl)
-    app.state.accounts = AccountProtection(settings, app.state.redis)
+    app.state.accounts = AccountProtection(
+        settings, app.state.passwords, app.state.db, app.state.redis
+    )
     app.state.deliverer = OutboxDeliverer(app.state.db, transport_for(settings), settings)
 
     install_error_handlers(app)

@@ -15,6 +15,7 @@ from conduit.core.cache import create_cache
 from conduit.core.config import Settings
 from conduit.core.db import Database
 from conduit.core.security import PasswordHasher, TokenCodec
+from conduit.users.profiles import ProfileService
 from conduit.users.protection import AccountProtection
 from conduit.users.schemas import UserCreate
 from conduit.users.service import UserService
@@ -58,7 +59,7 @@ async def seed_database(settings: Settings, *, users: int, articles: int, passwo
     db = Database(settings)
     cache = create_cache(settings)  # a running server's shared cache learns of the new data
     passwords, tokens = PasswordHasher(settings), TokenCodec(settings)
-    protection = AccountProtection(settings)
+    accounts = AccountProtection(settings, passwords, db)
     suffix = f"{rng.randrange(10**6):06d}"
     names: list[str] = []
     slugs: list[str] = []
@@ -68,9 +69,7 @@ async def seed_database(settings: Settings, *, users: int, articles: int, passwo
             for n in range(users):
                 name = f"demo{suffix}_{n}"
                 async with db.session() as session:
-                    await UserService(
-                        session, passwords, AuthService(session, tokens), protection
-                    ).register(
+                    await UserService(session, accounts, AuthService(session, tokens)).register(
                         UserCreate(username=name, email=f"{name}@example.com", password=password)
                     )
                 names.append(name)
@@ -78,9 +77,8 @@ async def seed_database(settings: Settings, *, users: int, articles: int, passwo
 
             task = progress.add_task("articles", total=users * articles)
             async with db.session() as session:
-                user_service = UserService(
-                    session, passwords, AuthService(session, tokens), protection
-                )
+                user_service = UserService(session, accounts, AuthService(session, tokens))
+                profiles = ProfileService(session)
                 article_service = ArticleService(session, cache)
                 comment_service = CommentService(session)
                 ids = {}
@@ -108,7 +106,7 @@ async def seed_database(settings: Settings, *, users: int, articles: int, passwo
                     assert viewer is not None
                     for other in rng.sample(names, k=min(3, len(names))):
                         if other != name:
-                            await user_service.follow(viewer.id, other)
+                            await profiles.follow(viewer.id, other)
                     for slug in rng.sample(slugs, k=min(5, len(slugs))):
                         await article_service.favorite(viewer.id, slug)
                         await comment_service.add(

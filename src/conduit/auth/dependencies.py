@@ -69,9 +69,7 @@ AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 def get_email_flows(request: Request, auth: AuthServiceDep) -> EmailFlows:
     state = request.app.state
-    return EmailFlows(
-        request_session(request), state.settings, auth, state.passwords, state.accounts
-    )
+    return EmailFlows(request_session(request), state.settings, auth, state.accounts)
 
 
 EmailFlowsDep = Annotated[EmailFlows, Depends(get_email_flows)]
@@ -83,7 +81,7 @@ def get_reset_requests(request: Request) -> ResetRequests:
 
     def flows(session: AsyncSession) -> EmailFlows:
         auth = AuthService(session, state.tokens)
-        return EmailFlows(session, state.settings, auth, state.passwords, state.accounts)
+        return EmailFlows(session, state.settings, auth, state.accounts)
 
     return ResetRequests(state.db, flows)
 

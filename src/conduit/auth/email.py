@@ -25,7 +25,6 @@ from conduit.core.config import Settings
 from conduit.core.db import Database, utcnow
 from conduit.core.errors import BadRequest
 from conduit.core.mail import MailMessage
-from conduit.core.security import PasswordHasher
 from conduit.outbox.service import Outbox
 from conduit.users.models import User
 from conduit.users.protection import AccountProtection
@@ -58,15 +57,13 @@ class EmailFlows:
         session: AsyncSession,
         settings: Settings,
         auth: AuthService,
-        passwords: PasswordHasher,
-        protection: AccountProtection,
+        accounts: AccountProtection,
     ) -> None:
         self.repo = AuthRepository(session)
         self.outbox = Outbox(session)
         self.settings = settings
         self.auth = auth
-        self.passwords = passwords
-        self.protection = protection
+        self.accounts = accounts
 
     async def _issue(self, user: User | SignedInUser, purpose: str, ttl: int) -> str:
         token = secrets.token_urlsafe(32)
@@ -150,9 +147,9 @@ class EmailFlows:
     async def confirm_reset(self, token: str, password: str) -> None:
         """Set a new password with a reset token; every session of the user ends."""
         # Hash first: no lock is held while Argon2 runs.
-        password_hash = await self.passwords.hash(password)
+        password_hash = await self.accounts.hash(password)
         user = await self._redeem(token, RESET)
-        self.protection.check_password(password, username=user.username, email=user.email)
+        self.accounts.check_password(password, username=user.username, email=user.email)
         now = utcnow()
         user.password_hash = password_hash
         user.email_verified = True  # the link reached this address

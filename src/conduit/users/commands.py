@@ -24,12 +24,8 @@ async def create_admin_user(settings: Settings, email: str, username: str, passw
     db = Database(settings)
     try:
         async with db.session() as session:
-            users = UserService(
-                session,
-                PasswordHasher(settings),
-                AuthService(session, TokenCodec(settings)),
-                AccountProtection(settings),
-            )
+            accounts = AccountProtection(settings, PasswordHasher(settings), db)
+            users = UserService(session, accounts, AuthService(session, TokenCodec(settings)))
             await users.register(data)
             await users.set_standing(data.username, Role.ADMIN, True)
     except DomainError as exc:

@@ -1,4 +1,5 @@
-"""How routes get a `UserService`, and a new password's hash computed ahead of time."""
+"""How routes get a `UserService` or a `ProfileService`, and a new password's hash
+computed ahead of time."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import Depends, Request
 from conduit.auth.dependencies import AuthServiceDep, EmailFlowsDep
 from conduit.core.routing import request_session
 from conduit.core.security import InvalidToken
+from conduit.users.profiles import ProfileService
 from conduit.users.schemas import UpdateUserRequest
 from conduit.users.service import UserService
 
@@ -19,18 +21,17 @@ async def get_user_service(
     request: Request, auth: AuthServiceDep, mail: EmailFlowsDep
 ) -> UserService:
     state = request.app.state
-    return UserService(
-        request_session(request),
-        state.passwords,
-        auth,
-        state.accounts,
-        mail,
-        state.cache,
-        db=state.db,
-    )
+    return UserService(request_session(request), state.accounts, auth, mail, state.cache)
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+
+
+async def get_profile_service(request: Request) -> ProfileService:
+    return ProfileService(request_session(request))
+
+
+ProfileServiceDep = Annotated[ProfileService, Depends(get_profile_service)]
 
 
 async def new_password_hash(request: Request, body: UpdateUserRequest) -> str | None:

@@ -1,4 +1,5 @@
-"""Account protection: the password policy and throttling of failed logins.
+"""Account protection: the password policy, password hashing, the check of a login's
+password and throttling of failed logins — everything a password goes through.
 
 Passwords follow NIST SP 800-63B: a minimum length (`PASSWORD_MIN_LENGTH`), at most 256
 characters (refused beyond, never truncated), no composition rules, not the username or
@@ -18,8 +19,9 @@ import hashlib
 import logging
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -28,8 +30,11 @@ from limits.errors import StorageError
 from redis.asyncio import Redis
 
 from conduit.core.config import Settings
-from conduit.core.errors import InvalidInput, TooManyRequests
+from conduit.core.db import Database
+from conduit.core.errors import InvalidInput, TooManyRequests, Unauthorized
 from conduit.core.redis import redis_client
+from conduit.core.security import PasswordHasher
+from conduit.users.repository import UserRepository
 
 logger = logging.getLogger("conduit.accounts")
 
@@ -59,10 +64,27 @@ class ThrottleMemoryStorage(MemoryStorage):
                 self.events[key] = []
 
 
+@dataclass(frozen=True, slots=True)
+class VerifiedLogin:
+    """A password found right for an account, before the request's unit of work began."""
+
+    user_id: int
+    password_hash: str  # the hash it was verified against
+    rehashed: str | None  # a new hash, when the stored one has other Argon2 parameters
+
+
 class AccountProtection:
-    def __init__(self, settings: Settings, redis: Redis | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        passwords: PasswordHasher,
+        db: Database,
+        redis: Redis | None = None,
+    ) -> None:
         """The failure counts in Redis when `REDIS_URL` is set: on `redis`'s connection pool
         (the application's, shared) when given, on a client of their own otherwise."""
+        self.passwords = passwords
+        self.db = db  # a login reads the password hash in a read-only unit of its own
         self.min_length = settings.password_min_length
         self._common = _load_common(settings.common_passwords_file)
         self._limit = RateLimitItemPerSecond(
@@ -91,6 +113,50 @@ class AccountProtection:
             raise InvalidInput("password", "must differ from the username and e-mail")
         if lowered in self._common:
             raise InvalidInput("password", "is too common")
+
+    async def hash(self, password: str) -> str:
+        return await self.passwords.hash(password)
+
+    async def verify(self, password: str, password_hash: str | None) -> tuple[bool, str | None]:
+        return await self.passwords.verify(password, password_hash)
+
+    async def verify_login(self, email: str, password: str) -> VerifiedLogin:
+        """Check a login's password before the request's own (write) unit of work begins:
+        the hash is read in a short read-only unit, and Argon2 runs outside any unit. On
+        SQLite a write unit holds the database's write lock from its first statement to its
+        commit, so verifying inside it made every other writer wait for the hash.
+
+        401 alike for an unknown e-mail and a wrong password (same body, same Argon2 work);
+        429 while the address is throttled. The caller loads the account in its own unit and
+        must call `recheck` with it (the password may have changed meanwhile)."""
+        await self.ensure_login_allowed(email)
+        async with self.db.session(write=False) as reader:
+            stored = await UserRepository(reader).credentials(email)
+        valid, rehashed = await self.verify(password, stored[1] if stored else None)
+        if stored is None or not valid:
+            await self.refuse_login(email)
+        return VerifiedLogin(stored[0], stored[1], rehashed)
+
+    async def recheck(
+        self, email: str, password: str, verified: VerifiedLogin, current_hash: str | None
+    ) -> str | None:
+        """Confirm a verified login against the account as the request's unit loaded it
+        (`current_hash` None: the account is gone). A password changed since is verified
+        again, under the lock, so an old password never opens a session after the change.
+        Answers the new hash to store, if any; counts the outcome for the throttle."""
+        valid, rehashed = True, verified.rehashed
+        if current_hash is None:
+            valid = False
+        elif current_hash != verified.password_hash:
+            valid, rehashed = await self.verify(password, current_hash)
+        if not valid:
+            await self.refuse_login(email)
+        await self.login_succeeded(email)
+        return rehashed
+
+    async def refuse_login(self, email: str) -> NoReturn:
+        await self.login_failed(email)
+        raise Unauthorized("credentials", "invalid")
 
     @staticmethod
     def _key(email: str) -> str:

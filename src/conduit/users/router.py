@@ -12,7 +12,12 @@ from conduit.core.content import JSON_BODY
 from conduit.core.openapi import body_link, error_responses, link, success
 from conduit.core.policies import policy
 from conduit.core.routing import SessionRoute
-from conduit.users.dependencies import NewPasswordHash, UserServiceDep, new_password_hash
+from conduit.users.dependencies import (
+    NewPasswordHash,
+    ProfileServiceDep,
+    UserServiceDep,
+    new_password_hash,
+)
 from conduit.users.schemas import (
     CleanName,
     LoginRequest,
@@ -163,9 +168,9 @@ async def update_user(
     },
 )
 async def get_profile(
-    username: UsernamePath, principal: OptionalPrincipal, users: UserServiceDep
+    username: UsernamePath, principal: OptionalPrincipal, profiles: ProfileServiceDep
 ) -> ProfileResponse:
-    return ProfileResponse(profile=await users.get_profile(username, viewer_id(principal)))
+    return ProfileResponse(profile=await profiles.get(username, viewer_id(principal)))
 
 
 @router.post(
@@ -181,9 +186,9 @@ async def get_profile(
 )
 @policy(idempotent=True)
 async def follow(
-    username: UsernamePath, principal: CurrentPrincipal, users: UserServiceDep
+    username: UsernamePath, principal: CurrentPrincipal, profiles: ProfileServiceDep
 ) -> ProfileResponse:
-    return ProfileResponse(profile=await users.follow(principal.user_id, username))
+    return ProfileResponse(profile=await profiles.follow(principal.user_id, username))
 
 
 @router.delete(
@@ -198,6 +203,6 @@ async def follow(
     },
 )
 async def unfollow(
-    username: UsernamePath, principal: CurrentPrincipal, users: UserServiceDep
+    username: UsernamePath, principal: CurrentPrincipal, profiles: ProfileServiceDep
 ) -> ProfileResponse:
-    return ProfileResponse(profile=await users.unfollow(principal.user_id, username))
+    return ProfileResponse(profile=await profiles.unfollow(principal.user_id, username))

@@ -1,4 +1,4 @@
-"""Registration, login, the current user, profiles and follows."""
+"""Registration, login, the current user's account, and its administration."""
 
 from __future__ import annotations
 
@@ -9,16 +9,13 @@ from conduit.auth.permissions import Role
 from conduit.auth.schemas import SignedInUser
 from conduit.auth.service import AuthService, TokenPair
 from conduit.core.cache import NULL_CACHE, Cache
-from conduit.core.db import Database, utcnow
+from conduit.core.db import utcnow
 from conduit.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from conduit.core.pagination import NumberedPage
-from conduit.core.security import PasswordHasher
 from conduit.users.models import User
 from conduit.users.protection import AccountProtection
-from conduit.users.render import profile
 from conduit.users.repository import UserRepository
 from conduit.users.schemas import (
-    ProfileRead,
     UserCreate,
     UserLogin,
     UserRead,
@@ -44,10 +41,6 @@ def user_read(user: User | SignedInUser, token: str) -> UserRead:
     )
 
 
-def profile_read(user: User, following: bool) -> ProfileRead:
-    return ProfileRead.model_validate(profile(user.username, user.bio, user.image, following))
-
-
 def _with_session(user: User, pair: TokenPair) -> UserSessionRead:
     return UserSessionRead(
         **user_read(user, pair.access_token).model_dump(), refresh_token=pair.refresh_token
@@ -58,19 +51,15 @@ class UserService:
     def __init__(
         self,
         session: AsyncSession,
-        passwords: PasswordHasher,
+        accounts: AccountProtection,
         auth: AuthService,
-        protection: AccountProtection,
         mail: EmailFlows | None = None,
         cache: Cache = NULL_CACHE,
-        db: Database | None = None,
     ) -> None:
         self.session = session
-        self.db = db  # for the read-only unit of a login (see `check_credentials`)
         self.users = UserRepository(session)
-        self.passwords = passwords
+        self.accounts = accounts
         self.auth = auth
-        self.protection = protection
         self.mail = mail  # None: no verification mail (seeding, the admin command)
         self.cache = cache
 
@@ -82,10 +71,10 @@ class UserService:
             raise Conflict.many({field: ["has already been taken"] for field in taken})
 
     async def register(self, data: UserCreate) -> UserSessionRead:
-        self.protection.check_password(data.password, username=data.username, email=data.email)
+        self.accounts.check_password(data.password, username=data.username, email=data.email)
         # Hash first: no database lock is held while Argon2 runs, and a taken address
         # costs the same time as a free one.
-        password_hash = await self.passwords.hash(data.password)
+        password_hash = await self.accounts.hash(data.password)
         await self._ensure_available(username=data.username, email=data.email)
         user = await self.users.add(
             User(username=data.username, email=data.email, password_hash=password_hash)
@@ -94,42 +83,17 @@ class UserService:
             await self.mail.send_verification(user)
         return _with_session(user, await self.auth.start_session(user, session_token=True))
 
-    async def _stored_credentials(self, email: str) -> tuple[int, str] | None:
-        """The account's id and password hash, read in a read-only unit of work of its own
-        (the request's session when the service has no database, as in seeding)."""
-        if self.db is None:
-            return await self.users.credentials(email)
-        async with self.db.session(write=False) as reader:
-            return await UserRepository(reader).credentials(email)
-
     async def check_credentials(self, email: str, password: str) -> User:
-        """The account these credentials open: 401 alike for an unknown e-mail and a wrong
-        password (same body, same Argon2 work), 403 for a deactivated account. A password
-        hashed with other Argon2 parameters than the configured ones is hashed anew.
-
-        An exception to one unit of work per request: the password hash is read in a short
-        read-only unit of its own, and Argon2 runs before the request's own (write) unit
-        begins. On SQLite a write unit holds the database's write lock from its first
-        statement to its commit, so verifying inside it made every other writer wait for
-        the hash (and for the logins queued before it), up to the busy timeout and a 500.
-        The write unit then loads the account afresh and goes on only if its hash is still
-        the one verified: a password changed meanwhile is checked again, under the lock
-        (rare: a concurrent password change, or two first logins after a change of
-        parameters), so an old password never opens a session after the change.
-        """
+        """The account these credentials open: 401 for an unknown e-mail or a wrong password,
+        403 for a deactivated account. The password is verified before the request's unit
+        of work begins (`AccountProtection.verify_login`); the account is loaded here, in
+        it, and a password hashed with other Argon2 parameters is hashed anew."""
         email = email.lower()
-        await self.protection.ensure_login_allowed(email)
-        stored = await self._stored_credentials(email)
-        valid, rehashed = await self.passwords.verify(password, stored[1] if stored else None)
-        user = None
-        if stored is not None and valid:
-            user = await self.users.get(stored[0])  # the request's write unit starts here
-            if user is not None and user.password_hash != stored[1]:
-                valid, rehashed = await self.passwords.verify(password, user.password_hash)
-        if user is None or not valid:
-            await self.protection.login_failed(email)
-            raise Unauthorized("credentials", "invalid")
-        await self.protection.login_succeeded(email)
+        verified = await self.accounts.verify_login(email, password)
+        user = await self.users.get(verified.user_id)  # the request's write unit starts here
+        current = None if user is None else user.password_hash
+        rehashed = await self.accounts.recheck(email, password, verified, current)
+        assert user is not None  # recheck refuses a vanished account
         if not user.active:
             raise Forbidden("user", "is deactivated")
         if rehashed is not None:
@@ -165,12 +129,12 @@ class UserService:
             raise Unauthorized("token", "is invalid")
         password = changes.pop("password", None)
         if password is not None:
-            self.protection.check_password(
+            self.accounts.check_password(
                 password,
                 username=changes.get("username") or user.username,
                 email=changes.get("email") or user.email,
             )
-            user.password_hash = password_hash or await self.passwords.hash(password)
+            user.password_hash = password_hash or await self.accounts.hash(password)
             assert session_id is not None
             await self.auth.logout_others(user.id, session_id)
         username = changes.get("username")
@@ -192,30 +156,6 @@ class UserService:
         if email_changed and self.mail is not None:
             await self.mail.send_verification(user)
         return user_read(user, token)
-
-    async def get_profile(self, username: str, viewer_id: int | None) -> ProfileRead:
-        found = await self.users.get_profile(username, viewer_id)
-        if found is None:
-            raise NotFound("profile")
-        return profile_read(*found)
-
-    async def _target(self, username: str, viewer_id: int) -> User:
-        target = await self.users.get_by_username(username)
-        if target is None:
-            raise NotFound("profile")
-        if target.id == viewer_id:
-            raise Forbidden("profile", "cannot follow yourself")
-        return target
-
-    async def follow(self, viewer_id: int, username: str) -> ProfileRead:
-        target = await self._target(username, viewer_id)
-        await self.users.follow(viewer_id, target.id)
-        return profile_read(target, True)
-
-    async def unfollow(self, viewer_id: int, username: str) -> ProfileRead:
-        target = await self._target(username, viewer_id)
-        await self.users.unfollow(viewer_id, target.id)
-        return profile_read(target, False)
 
     # --- administration -----------------------------------------------------------
 
