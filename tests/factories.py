@@ -104,6 +104,22 @@ async def deliver(app: Any) -> int:
     return sent
 
 
+async def make_key(
+    client: httpx.AsyncClient, token: str, scopes: list[str], **extra: Any
+) -> dict[str, Any]:
+    """Create an API key with `scopes` for the user whose token is given; answers it whole."""
+    body = {"name": "ci bot", "scopes": scopes, **extra}
+    response = await client.post("/api/api-keys", json=body, headers=auth(token))
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def api_key(created: dict[str, Any]) -> dict[str, str]:
+    """The header that presents a key `make_key` created."""
+    return {"X-API-Key": created["key"]}
+
+
 def error_body(response: httpx.Response) -> Any:
     """An error response's body without its request id, after checking that the id is the
     one in the X-Request-ID header."""

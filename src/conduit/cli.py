@@ -1,4 +1,4 @@
-"""The `conduit` command: serve, migrate, deliver mail, seed."""
+"""The `conduit` command: serve, migrate, deliver mail, seed, generate resources."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from alembic import command
 from alembic.config import Config
 
 from conduit.core.config import get_settings
+from conduit.scaffold.commands import destroy_app, generate_app
 
 # No local variables in tracebacks: they could hold a password or a token.
 app = typer.Typer(
@@ -24,6 +25,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(generate_app, name="generate")
+app.add_typer(destroy_app, name="destroy")
 
 
 def alembic_config(database_url: str | None = None) -> Config:

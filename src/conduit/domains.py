@@ -1,5 +1,6 @@
 """The registry of domains: one line for each package of `conduit` besides `core` (what
-every domain builds on) and `migrations` (the schema's history).
+every domain builds on), `migrations` (the schema's history) and `scaffold` (the generator
+that writes new domains and adds their lines here).
 
 The application is assembled from this list, explicitly: `conduit.api` mounts each
 domain's routers, in the order given here, and `conduit.models` imports each domain's

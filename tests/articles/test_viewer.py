@@ -15,9 +15,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.auth.test_api_keys import key, make_key
 from tests.auth.test_sessions import set_active
-from tests.factories import auth, create_article, register
+from tests.factories import api_key, auth, create_article, make_key, register
 
 INVALID = {"token": ["is invalid"]}
 
@@ -107,10 +106,10 @@ async def test_an_api_key_reads_its_owners_view(
     client: httpx.AsyncClient, world: dict[str, Any]
 ) -> None:
     created = await make_key(client, world["alice"], [])
-    found = await answers(client, world["slug"], key(created))
+    found = await answers(client, world["slug"], api_key(created))
     assert [status for status, _ in found] == [status for _, status in READS]
     article = found[READS.index(("/api/articles/{slug}", 200))][1]["article"]
     assert (article["favorited"], article["author"]["following"]) == (True, True)
     # Its owner's sessions ending does not touch it; the owner's deactivation does.
     await _logout(client, None, world["alice"])
-    assert (await client.get("/api/articles", headers=key(created))).status_code == 200
+    assert (await client.get("/api/articles", headers=api_key(created))).status_code == 200

@@ -10,23 +10,9 @@ import pytest
 from sqlalchemy import text, update
 
 from conduit.auth.models import ApiKey
-from tests.factories import auth, create_article, set_role
+from tests.factories import api_key, auth, create_article, make_key, set_role
 
 NO_SCOPE = {"errors": {"scope": ["requires articles:write"]}}
-
-
-async def make_key(
-    client: httpx.AsyncClient, token: str, scopes: list[str], **extra: Any
-) -> dict[str, Any]:
-    body = {"name": "ci bot", "scopes": scopes, **extra}
-    response = await client.post("/api/api-keys", json=body, headers=auth(token))
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
-
-
-def key(created: dict[str, Any]) -> dict[str, str]:
-    return {"X-API-Key": created["key"]}
 
 
 async def test_key_is_shown_once_and_stored_only_as_a_keyed_hash(
@@ -56,13 +42,13 @@ async def test_key_acts_as_its_owner_and_records_its_use(
     client: httpx.AsyncClient, alice: str
 ) -> None:
     created = await make_key(client, alice, ["articles:write"])
-    me = await client.get("/api/user", headers=key(created))
+    me = await client.get("/api/user", headers=api_key(created))
     assert me.status_code == 200
     assert me.json()["user"]["username"] == "alice"
     article = await client.post(
         "/api/articles",
         json={"article": {"title": "By key", "description": "d", "body": "b"}},
-        headers=key(created),
+        headers=api_key(created),
     )
     assert article.status_code == 201
     assert article.json()["article"]["author"]["username"] == "alice"
@@ -99,7 +85,7 @@ async def test_a_missing_scope_is_403_and_changes_nothing(
     others = [s for s in ("articles:write", "comments:write", "profile:write") if s != scope]
     created = await make_key(client, alice, others)
     url = path.format(slug=article["slug"])
-    response = await client.request(method, url, json=body, headers=key(created))
+    response = await client.request(method, url, json=body, headers=api_key(created))
     assert response.status_code == 403
     assert response.json()["errors"] == {"scope": [f"requires {scope}"]}
     # Nothing changed: the article is intact, unfavorited, uncommented; the bio unset.
@@ -114,7 +100,7 @@ async def test_a_missing_scope_is_403_and_changes_nothing(
 async def test_reads_need_no_scope(client: httpx.AsyncClient, alice: str) -> None:
     created = await make_key(client, alice, [])
     for url in ("/api/articles", "/api/articles/feed", "/api/tags", "/api/user"):
-        assert (await client.get(url, headers=key(created))).status_code == 200, url
+        assert (await client.get(url, headers=api_key(created))).status_code == 200, url
 
 
 @pytest.mark.parametrize(
@@ -132,7 +118,7 @@ async def test_a_key_never_manages_keys_or_sessions(
 ) -> None:
     created = await make_key(client, alice, ["articles:write", "comments:write", "profile:write"])
     body = {"name": "child", "scopes": []} if method == "POST" and "keys" in path else None
-    response = await client.request(method, path, json=body, headers=key(created))
+    response = await client.request(method, path, json=body, headers=api_key(created))
     assert response.status_code == 403
     assert response.json()["errors"] == {"api_key": ["cannot manage API keys or sessions"]}
 
@@ -149,8 +135,8 @@ async def test_only_an_admin_key_may_hold_the_admin_scope(
     await set_role(app, "bob", "admin")
     plain = await make_key(client, bob, [])
     admin = await make_key(client, bob, ["admin"])
-    assert (await client.get("/api/admin/users", headers=key(plain))).status_code == 403
-    listed = await client.get("/api/admin/users", headers=key(admin))
+    assert (await client.get("/api/admin/users", headers=api_key(plain))).status_code == 403
+    listed = await client.get("/api/admin/users", headers=api_key(admin))
     assert listed.status_code == 200
     assert listed.json()["total_count"] == 2
 
@@ -175,8 +161,8 @@ async def test_revoked_expired_and_unknown_keys_are_401(
         past = datetime(2000, 1, 1, tzinfo=UTC)
         await conn.execute(update(ApiKey).where(ApiKey.id == expired["id"]).values(expires_at=past))
     for header in (
-        key(revoked),
-        key(expired),
+        api_key(revoked),
+        api_key(expired),
         {"X-API-Key": "cdt_" + "x" * 43},
         {"X-API-Key": "not-a-key"},
     ):
@@ -194,7 +180,7 @@ async def test_revoking_someone_elses_key_is_404(
     response = await client.delete(f"/api/api-keys/{created['id']}", headers=auth(bob))
     assert response.status_code == 404
     assert response.json()["errors"] == {"api_key": ["not found"]}
-    assert (await client.get("/api/user", headers=key(created))).status_code == 200
+    assert (await client.get("/api/user", headers=api_key(created))).status_code == 200
 
 
 async def test_a_deactivated_owners_key_is_401(
@@ -203,12 +189,12 @@ async def test_a_deactivated_owners_key_is_401(
     created = await make_key(client, alice, [])
     async with app.state.db.engine.begin() as conn:
         await conn.execute(text("UPDATE users SET active = false WHERE username = 'alice'"))
-    assert (await client.get("/api/user", headers=key(created))).status_code == 401
+    assert (await client.get("/api/user", headers=api_key(created))).status_code == 401
 
 
 async def test_both_credentials_at_once_is_401(client: httpx.AsyncClient, alice: str) -> None:
     created = await make_key(client, alice, [])
-    response = await client.get("/api/user", headers={**key(created), **auth(alice)})
+    response = await client.get("/api/user", headers={**api_key(created), **auth(alice)})
     assert response.status_code == 401
 
 

@@ -16,6 +16,7 @@ class Permission(StrEnum):
     DELETE_ANY_COMMENT = "delete_any_comment"
     RESTORE_ARTICLE = "restore_article"
     MANAGE_USERS = "manage_users"
+    MANAGE_ALL_ITEMS = "manage_all_items"  # every item of a generated resource, whoever owns it
 
 
 _MODERATION = frozenset(

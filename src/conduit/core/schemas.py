@@ -52,6 +52,13 @@ def not_blank(value: str) -> str:
     return clean_text(value)
 
 
+def not_null(value: object) -> object:
+    """For a field that may be left out but not cleared (a PATCH of a required field)."""
+    if value is None:
+        raise PydanticCustomError("value_error", "can't be null", {"reason": "can't be null"})
+    return value
+
+
 # --- the same rules, for the OpenAPI document -------------------------------------------
 # Blank is what `str.strip()` removes. The characters are spelled out because `\s` means
 # different sets in Python and in the ECMA-262 patterns of JSON Schema.

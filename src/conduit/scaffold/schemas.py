@@ -1,0 +1,228 @@
+"""The generated `schemas.py`: the bodies of create, replace and update, the item as read,
+the page, and the list's query."""
+
+from __future__ import annotations
+
+from conduit.scaffold.code import Imports, camel, pascal, squeeze, string
+from conduit.scaffold.spec import Field, Resource
+from conduit.scaffold.tables import limit_name
+from conduit.scaffold.values import bounds, example_value
+
+
+def type_name(f: Field) -> str:
+    """The name of a field's constrained type in the generated schemas."""
+    return pascal(f.name) + ("Value" if f.type in {"bool", "date", "uuid"} else "")
+
+
+def _constrained(f: Field, imports: Imports) -> str | None:
+    """The `Name = Annotated[...]` line of a field's type, or None for a plain type."""
+    low, high = bounds(f)
+    name = type_name(f)
+    match f.type:
+        case "str" | "text":
+            imports.add("typing", "Annotated").add("pydantic", "StringConstraints")
+            size = limit_name(f) if f.type == "str" else str(high)
+            length = (
+                [f"max_length={size}"] if not low else [f"min_length={low}", f"max_length={size}"]
+            )
+            if low:
+                imports.add("pydantic", "AfterValidator")
+                imports.add("conduit.core.schemas", "FILLED", "not_blank")
+                rules = ["AfterValidator(not_blank)", "FILLED"]
+            else:
+                imports.add("pydantic", "AfterValidator")
+                imports.add("conduit.core.schemas", "TEXT", "clean_text")
+                rules = ["AfterValidator(clean_text)", "TEXT"]
+            constraints = f"StringConstraints({', '.join(length)})"
+            return f"{name} = Annotated[str, {constraints}, {', '.join(rules)}]"
+        case "email" | "url":
+            imports.add("typing", "Annotated").add("pydantic", "StringConstraints")
+            pattern = _PATTERNS[f.type]
+            limit = limit_name(f)
+            return (
+                f"{name} = Annotated[str, StringConstraints(max_length={limit}, pattern={pattern})]"
+            )
+        case "int" | "float" | "decimal":
+            imports.add("typing", "Annotated").add("pydantic", "Field")
+            base = {"int": "int", "float": "float", "decimal": "Decimal"}[f.type]
+            if f.type == "decimal":
+                imports.add("decimal", "Decimal")
+            args = []
+            if low is not None:
+                args.append(f"ge={_number(f, low)}")
+            if high is not None:
+                args.append(f"le={_number(f, high)}")
+            if f.type == "decimal":
+                args += [f"max_digits={f.arg[0]}", f"decimal_places={f.arg[1]}"]
+            if f.type != "int":
+                args.append("allow_inf_nan=False")
+            return f"{name} = Annotated[{base}, Field({', '.join(args)})]"
+        case "enum":
+            imports.add("typing", "Literal")
+            return f"{name} = Literal[{', '.join(string(v) for v in f.arg)}]"
+        case "ref":
+            imports.add("typing", "Annotated").add("pydantic", "Field")
+            imports.add("conduit.core.db", "MAX_ID")
+            return f"{name} = Annotated[int, Field(ge=1, le=MAX_ID)]"
+        case "bool":
+            return None
+        case "date":
+            imports.add("datetime", "date")
+            return None
+        case "datetime":
+            imports.add("pydantic", "AwareDatetime")
+            return None
+        case "uuid":
+            imports.add("uuid", "UUID")
+            return None
+    raise AssertionError(f.type)  # pragma: no cover
+
+
+# The whole rule is the pattern, so that the OpenAPI document states it exactly.
+_PATTERNS = {
+    "email": 'r"^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$"',
+    "url": 'r"^https?://[^\\s\\x00]+$"',
+}
+
+
+def _number(f: Field, value: object) -> str:
+    if f.type == "decimal":
+        return f'Decimal("{value}")'
+    if f.type == "float":
+        return repr(float(value))  # type: ignore[arg-type]
+    return str(value)
+
+
+def annotation(f: Field, *, read: bool = False) -> str:
+    """The type a schema gives the field: its constrained type for input, plain for output."""
+    plain = {"bool": "bool", "date": "date", "uuid": "UUID"}
+    if f.type == "datetime":
+        core = "Timestamp" if read else "AwareDatetime"
+    elif f.type in plain:
+        core = plain[f.type]
+    elif read and f.type in {"str", "text", "email", "url"}:
+        core = "str"
+    elif read and f.type == "ref":
+        core = "int"
+    else:
+        core = pascal(f.name)
+    return f"{core} | None" if f.optional else core
+
+
+def default_literal(f: Field) -> str | None:
+    """The Python literal of a field's default, or None."""
+    if f.default is None:
+        return "None" if f.optional else None
+    match f.type:
+        case "bool":
+            return "True" if f.default == "true" else "False"
+        case "int":
+            return str(int(f.default))
+        case "float":
+            return repr(float(f.default))
+        case "decimal":
+            return f'Decimal("{f.default}")'
+        case "date":
+            return f'date.fromisoformat("{f.default}")'
+    return string(f.default)
+
+
+def example(resource: Resource) -> dict[str, object]:
+    """A create body that every generated spec accepts (a ref's id is 1)."""
+    return {camel(f.column): 1 if f.type == "ref" else example_value(f) for f in resource.fields}
+
+
+def render_schemas(resource: Resource) -> str:
+    Name, plural = pascal(resource.name), resource.plural
+    imports = Imports().add("pydantic", "BaseModel", "ConfigDict")
+    imports.add("conduit.core.schemas", "CamelModel", "Timestamp")
+    types = [line for f in resource.fields if (line := _constrained(f, imports))]
+    limits = [limit_name(f) for f in resource.fields if f.type in {"str", "email", "url"}]
+    if limits:
+        imports.add(f"conduit.{plural}.limits", *limits)
+    sorts = [f for f in resource.fields if f.sort]
+    filters = [f for f in resource.fields if f.filter]
+    lines: list[str] = []
+    create, update, read = [], [], []
+    for f in resource.fields:
+        attr, kind = f.column, annotation(f)
+        default = default_literal(f)
+        create.append(f"    {attr}: {kind}" + (f" = {default}" if default else ""))
+        if f.optional:
+            update.append(f"    {attr}: {kind} = None")
+        else:
+            # Left out: unchanged; null: refused (`not_null`), and not offered by the schema.
+            imports.add("pydantic.json_schema", "SkipJsonSchema")
+            imports.add("pydantic", "AfterValidator")
+            imports.add("conduit.core.schemas", "not_null")
+            left_out = f"{kind} | SkipJsonSchema[None]"
+            update.append(f"    {attr}: Annotated[{left_out}, AfterValidator(not_null)] = None")
+            imports.add("typing", "Annotated")
+        read.append(f"    {attr}: {annotation(f, read=True)}")
+    body = repr(example(resource))
+    config = f'ConfigDict(extra="forbid", json_schema_extra={{"examples": [{body}]}})'
+    item = {"id": 1, **({"owner": "jake"} if resource.owner else {}), **example(resource)}
+    item |= {"createdAt": "2026-01-02T03:04:05.678Z", "updatedAt": "2026-01-02T03:04:05.678Z"}
+    lines += [
+        f"class {Name}Create(CamelModel):",
+        f'    """A new {_label(resource)}; also the body of PUT, which replaces every field."""',
+        "",
+        f"    model_config = {config}",
+        "",
+        *create,
+        "",
+        "",
+        f"class {Name}Update(CamelModel):",
+        '    """The fields to change; a field not sent stays as it is."""',
+        "",
+        f"    model_config = {config}",
+        "",
+        *update,
+        "",
+        "",
+        f"class {Name}Read(CamelModel):",
+        f'    model_config = ConfigDict(json_schema_extra={{"examples": [{item!r}]}})',
+        "",
+        "    id: int",
+        *(["    owner: str"] if resource.owner else []),
+        *read,
+        "    created_at: Timestamp",
+        "    updated_at: Timestamp",
+        "",
+        "",
+        f"class {Name}Page(BaseModel):",
+        f"    items: list[{Name}Read]",
+        "    page: int",
+        "    limit: int",
+        "    total_count: int",
+    ]
+    if sorts:
+        imports.add("typing", "Literal")
+        keys = [k for f in sorts for k in (camel(f.column), "-" + camel(f.column))]
+        types.append(f"{Name}Sort = Literal[{', '.join(string(k) for k in keys)}]")
+    query = [
+        f"    {f.column}: {annotation(f).removesuffix(' | None')} | None = None" for f in filters
+    ]
+    if sorts:
+        query.append(f"    sort: {Name}Sort | None = None")
+    if query:
+        lines += [
+            "",
+            "",
+            f"class {Name}Query(CamelModel):",
+            '    """The list\'s filters (equality) and its order."""',
+            "",
+            *query,
+        ]
+    doc = (
+        f'"""Request and response schemas for {plural}'
+        + ' (generated by `conduit generate\nresource`)."""'
+    )
+    top = [doc, imports.render()]
+    if types:
+        top.append("\n".join(types))
+    return squeeze("\n\n".join(top) + "\n\n\n" + "\n".join(lines))
+
+
+def _label(resource: Resource) -> str:
+    return resource.name.replace("_", " ")
