@@ -37,7 +37,9 @@ def generate_resource(
     name: Annotated[str | None, typer.Argument(help="snake_case singular: todo.")] = None,
     fields: Annotated[list[str] | None, typer.Argument(help=FIELDS_HELP)] = None,
     plural: Annotated[str | None, typer.Option(help="Default: NAME + s.")] = None,
-    visibility: Annotated[str, typer.Option(help="private or public.")] = "private",
+    visibility: Annotated[
+        str | None, typer.Option(help="private (the default) or public (with --no-owner).")
+    ] = None,
     no_owner: Annotated[bool, typer.Option("--no-owner", help="Only admins write.")] = False,
     soft_delete: Annotated[bool, typer.Option("--soft-delete")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
@@ -61,7 +63,7 @@ def generate_resource(
                 name,
                 fields or [],
                 plural=plural,
-                visibility=visibility,
+                visibility=visibility or ("public" if no_owner else "private"),
                 owner=not no_owner,
                 soft_delete=soft_delete,
             )

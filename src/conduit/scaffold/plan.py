@@ -13,10 +13,11 @@ from conduit.scaffold.manifest import DIRECTORY, Edit, Manifest, digest
 from conduit.scaffold.repository import render_repository
 from conduit.scaffold.router import render_router
 from conduit.scaffold.rules_tests import render_rules_tests
-from conduit.scaffold.schemas import example, render_schemas
+from conduit.scaffold.schemas import render_schemas
 from conduit.scaffold.service import render_dependencies, render_service
 from conduit.scaffold.spec import Resource, SpecError
 from conduit.scaffold.tables import render_limits, render_migration, render_model
+from conduit.scaffold.testdata import Parents, bodies
 from conduit.scaffold.tests import render_api_tests
 from conduit.scaffold.tree import Tree, check, next_revision
 
@@ -209,12 +210,13 @@ def build(tree: Tree, resource: Resource) -> Plan:
 
 def _domain_line(resource: Resource) -> str:
     p = resource.plural
-    return f'    Domain("{p}", models=True, scope="{p}:write"),  # generated: {DIRECTORY}/{p}.toml'
+    return f'    Domain("{p}", models=True, scope="{p}:write"),'
 
 
-def _bodies(parents: dict[str, Resource]) -> dict[str, tuple[dict[str, object], bool]]:
-    """For each referenced resource: a valid create body, and whether only admins create."""
-    return {plural: (example(parent), not parent.owner) for plural, parent in parents.items()}
+def _bodies(parents: dict[str, Resource]) -> Parents:
+    """For each referenced resource: four valid create bodies, and whether only admins
+    create."""
+    return {plural: (bodies(parent, 4), not parent.owner) for plural, parent in parents.items()}
 
 
 def _read(tree: Tree, rel: str) -> str:

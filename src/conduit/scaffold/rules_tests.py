@@ -7,7 +7,7 @@ from string import Template
 
 from conduit.scaffold.code import camel
 from conduit.scaffold.spec import Resource
-from conduit.scaffold.testdata import bad_values, required
+from conduit.scaffold.testdata import Parents, bad_values, required
 from conduit.scaffold.tests import _header
 
 _LIMITS = Template("""
@@ -128,13 +128,13 @@ _REFS = """
 async def test_a_reference_to_an_item_the_caller_cannot_see_is_404(
     client: httpx.AsyncClient, app: Any, ref: int
 ) -> None:
-    field, path, parent, by_admin = REFS[ref]
+    field, path, parents, by_admin = REFS[ref]
     token = await writer(client, app)
     if by_admin:
         other = await make_staff(client, app, "stranger")
     else:
         other = await register(client, "stranger")
-    theirs = await client.post(path, json=parent, headers=auth(other))
+    theirs = await client.post(path, json=parents[3], headers=auth(other))
     assert theirs.status_code == 201, theirs.text
     sent = {**await body(client, app, token), field: theirs.json()["id"]}
     response = await client.post(PATH, json=sent, headers=auth(token))
@@ -146,9 +146,7 @@ async def test_a_reference_to_an_item_the_caller_cannot_see_is_404(
 """
 
 
-def render_rules_tests(
-    resource: Resource, parents: dict[str, tuple[dict[str, object], bool]]
-) -> str:
+def render_rules_tests(resource: Resource, parents: Parents) -> str:
     text = _header(resource, "Limits, uniqueness and access", parents)
     text += _LIMITS.substitute(
         bad=repr(bad_values(resource)), required=repr(required(resource)), plural=resource.plural

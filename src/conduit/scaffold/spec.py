@@ -23,7 +23,7 @@ TEXT_CEILING = 100_000
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # a 32-bit column
 FLOAT_LIMIT = 1e15
 EMAIL_MAX, URL_MAX = 254, 2048
-NAME_MAX = 40
+NAME_MAX = 28  # `Domain("<plural>", ..., scope="<plural>:write"),` fits a line
 
 
 class SpecError(Exception):

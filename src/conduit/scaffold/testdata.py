@@ -11,6 +11,10 @@ from conduit.scaffold.code import camel
 from conduit.scaffold.spec import Field, Resource
 from conduit.scaffold.values import bounds, example_value
 
+# For each resource a generated one refers to: valid create bodies, and whether only admins
+# may create them.
+Parents = dict[str, tuple[list[dict[str, Any]], bool]]
+
 
 def _value(f: Field, n: int) -> Any:
     """The n-th (0, 1, 2) valid value of a field: distinct for every n where the type allows."""
@@ -54,11 +58,12 @@ def _value(f: Field, n: int) -> Any:
     return example_value(f)  # pragma: no cover
 
 
-def bodies(resource: Resource) -> list[dict[str, Any]]:
-    """Three valid create bodies (refs left out: the tests fill them in)."""
+def bodies(resource: Resource, count: int = 3) -> list[dict[str, Any]]:
+    """`count` valid create bodies, their unique values distinct (refs left out: the tests
+    fill them in)."""
     return [
         {camel(f.column): _value(f, n) for f in resource.fields if f.type != "ref"}
-        for n in range(3)
+        for n in range(count)
     ]
 
 
