@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conduit.scaffold.manifest import DIRECTORY, Manifest, digest, manifests, read
-from conduit.scaffold.plan import LIST, list_span, prune
+from conduit.scaffold.plan import LIST, list_span, prune, replace
 from conduit.scaffold.spec import SpecError
 from conduit.scaffold.tree import Tree
 
@@ -28,7 +28,7 @@ class Removal:
 
     def apply(self) -> None:
         for rel, (_, new) in sorted(self.edits.items()):
-            (self.tree.root / rel).write_text(new, encoding="utf-8")
+            replace(self.tree.root / rel, new)
         paths = [self.tree.root / rel for rel in self.files]
         for path in paths:
             path.unlink(missing_ok=True)

@@ -4,6 +4,7 @@ written all at once, or not at all: a failure part-way puts back what was writte
 from __future__ import annotations
 
 import difflib
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -72,15 +73,23 @@ class Plan:
                 path = self.tree.root / rel
                 if path.read_text(encoding="utf-8") != old:
                     raise RuntimeError(f"{rel} changed while generating")
+                replace(path, new)
                 originals[path] = old
-                path.write_text(new, encoding="utf-8")
         except BaseException:
             for path, old in originals.items():
-                path.write_text(old, encoding="utf-8")
+                replace(path, old)
             for path in reversed(written):
                 path.unlink(missing_ok=True)
             prune(self.tree, written)
             raise
+
+
+def replace(path: Path, text: str) -> None:
+    """Write a file whole or not at all: a new file, then renamed over the old one."""
+    temporary = path.with_name(f".{path.name}.conduit-generate")
+    with temporary.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
 
 
 def prune(tree: Tree, paths: list[Path]) -> None:

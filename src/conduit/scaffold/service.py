@@ -43,27 +43,18 @@ $ref_services
     def _sees(self, caller: Principal | None, row: dict[str, Any]) -> bool:
         return $sees
 
-    def _may_change(self, caller: Principal, row: dict[str, Any]) -> bool:
-        return $may_change
-
     async def _visible(self, caller: Principal | None, item_id: int) -> dict[str, Any]:
         row = await self.$plural.get(item_id)
         if row is None or not self._sees(caller, row):
             raise NotFound("$name")
         return row
 
-    async def _changeable(self, caller: Principal, item_id: int) -> None:
-        if not self._may_change(caller, await self._visible(caller, item_id)):
-            raise Forbidden("$name")
-
+$changeable
     async def require_visible(self, caller: Principal | None, item_id: int) -> None:
         """404 unless the caller may see the item: for the resources that refer to it."""
         await self._visible(caller, item_id)
 
-    async def _check_refs(self, caller: Principal, values: dict[str, Any]) -> None:
-        """A reference to an item the caller cannot see is 404, as if it did not exist."""
-$ref_checks
-    async def _read(self, item_id: int) -> ${Name}Read:
+$ref_checks    async def _read(self, item_id: int) -> ${Name}Read:
         row = await self.$plural.get(item_id)
         if row is None:  # pragma: no cover - written in this unit of work, just now
             raise NotFound("$name")
@@ -82,8 +73,7 @@ $ref_checks
 
     async def create(self, caller: Principal, data: ${Name}Create) -> ${Name}Read:
 $create_check        values = data.model_dump()
-        await self._check_refs(caller, values)
-        now = utcnow()
+$check_refs        now = utcnow()
         item_id = await self.$plural.add(
             {**values, $owner_value"created_at": now, "updated_at": now}
         )
@@ -93,16 +83,14 @@ $create_check        values = data.model_dump()
         """Only the fields sent change."""
         await self._changeable(caller, item_id)
         values = data.model_dump(exclude_unset=True)
-        await self._check_refs(caller, values)
-        await self.$plural.change(item_id, {**values, "updated_at": utcnow()})
+$check_refs        await self.$plural.change(item_id, {**values, "updated_at": utcnow()})
         return await self._read(item_id)
 
     async def replace(self, caller: Principal, item_id: int, data: ${Name}Create) -> ${Name}Read:
         """Every field takes the value sent, or its default."""
         await self._changeable(caller, item_id)
         values = data.model_dump()
-        await self._check_refs(caller, values)
-        await self.$plural.change(item_id, {**values, "updated_at": utcnow()})
+$check_refs        await self.$plural.change(item_id, {**values, "updated_at": utcnow()})
         return await self._read(item_id)
 
     async def delete(self, caller: Principal, item_id: int) -> None:
@@ -179,19 +167,24 @@ def render_service(resource: Resource, parents: dict[str, Resource]) -> str:
         f"        self.{f.arg[0]} = {pascal(parents[f.arg[0]].name)}Service(session)\n"
         for f in refs
     )
-    ref_checks = (
-        "".join(
-            f'        if values.get("{f.column}") is not None:\n'
-            f'            await self.{f.arg[0]}.require_visible(caller, values["{f.column}"])\n'
-            for f in refs
+    ref_checks = ""
+    if refs:
+        ref_checks = (
+            "    async def _check_refs(self, caller: Principal, values: dict[str, Any]) -> None:\n"
+            '        """A reference to an item the caller cannot see is 404, as if it did not '
+            'exist."""\n'
         )
-        or "        return None\n"
-    )
+        for f in refs:
+            ref_checks += (
+                f'        if values.get("{f.column}") is not None:\n'
+                f'            await self.{f.arg[0]}.require_visible(caller, values["{f.column}"])\n'
+            )
+        ref_checks += "\n"
     if not resource.owner:
         sees, may_change, owner_filter = "True", "self._manages(caller)", "None"
     elif resource.visibility == "private":
         sees = 'self._manages(caller) or (caller is not None and row["owner_id"] == caller.user_id)'
-        may_change = "True  # what the caller sees is theirs, or they manage every item"
+        may_change = None  # whoever sees an item owns it or manages every item
         owner_filter = "None if self._manages(caller) or caller is None else caller.user_id"
     else:
         sees = "True"
@@ -207,8 +200,9 @@ def render_service(resource: Resource, parents: dict[str, Resource]) -> str:
         sorts=("\n" + sort_map) if sort_map else "",
         ref_services=ref_services + "\n",
         sees=sees,
-        may_change=may_change,
-        ref_checks=ref_checks + "\n",
+        changeable=_changeable(may_change, resource.name),
+        ref_checks=ref_checks,
+        check_refs="        await self._check_refs(caller, values)\n" if refs else "",
         query_param=f"query: {Name}Query," if has_query else "",
         owner_filter=owner_filter,
         filters='query.model_dump(exclude_none=True, exclude={"sort"})' if has_query else "{}",
@@ -231,6 +225,24 @@ def render_service(resource: Resource, parents: dict[str, Resource]) -> str:
     if sorts and not any(f.filter for f in resource.fields):
         text = text.replace('query.model_dump(exclude_none=True, exclude={"sort"})', "{}")
     return text
+
+
+def _changeable(may_change: str | None, name: str) -> str:
+    """The check before a change: seeing the item, and for public items owning it."""
+    if may_change is None:
+        return (
+            "    async def _changeable(self, caller: Principal, item_id: int) -> None:\n"
+            '        """Whoever sees an item may change it: its owner, or an admin."""\n'
+            "        await self._visible(caller, item_id)\n\n"
+        )
+    seen = "row = await" if "row" in may_change else "await"
+    rule = f"({may_change})" if " or " in may_change else may_change
+    return (
+        "    async def _changeable(self, caller: Principal, item_id: int) -> None:\n"
+        f"        {seen} self._visible(caller, item_id)\n"
+        f"        if not {rule}:\n"
+        f'            raise Forbidden("{name}")\n\n'
+    )
 
 
 def render_dependencies(resource: Resource) -> str:
