@@ -13,8 +13,8 @@ import pytest
 
 from conduit.core.config import Settings
 from conduit.core.security import TokenCodec
-from tests.auth.test_sessions import new_session, refresh
 from tests.factories import PASSWORD, auth, register
+from tests.factories.sessions import new_session, refresh
 
 INVALID = {"token": ["is invalid"]}
 SIGNED_IN_READS = ("/api/user", "/api/articles", "/api/articles/feed", "/api/profiles/alice")

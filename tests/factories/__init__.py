@@ -2,6 +2,8 @@
 where a client would, straight in the database only where no route does it (roles).
 
 One definition each, imported by every test module; fixtures stay in the conftest.py files.
+The helpers that only some test modules share live beside this one, a module per topic
+(`tests/factories/<topic>.py`), so that no module of helpers outgrows the rest.
 """
 
 from __future__ import annotations
