@@ -250,17 +250,6 @@ async def admin_view(client: httpx.AsyncClient, admin_token: str, username: str)
     return found  # type: ignore[no-any-return]
 
 
-async def make_key(
-    client: httpx.AsyncClient, token: str, scopes: list[str], name: str = "bot"
-) -> dict[str, Any]:
-    response = await client.post(
-        "/api/api-keys", json={"name": name, "scopes": scopes}, headers=auth(token)
-    )
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
-
-
 # --- reading mail -----------------------------------------------------------------------
 
 

@@ -15,8 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import add_comment, auth, create_article, error_body
-from tests.security.support import make_key
+from tests.factories import add_comment, auth, create_article, error_body, make_key
 
 ALL_USER_SCOPES = ["articles:write", "comments:write", "profile:write"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import httpx
 
 from conduit.core.config import Settings
-from tests.factories import auth, create_article, error_body, log_in, sign_up
-from tests.security.support import claims_of, hs256, make_key
+from tests.factories import auth, create_article, error_body, log_in, make_key, sign_up
+from tests.security.support import claims_of, hs256
 
 # --- API keys -------------------------------------------------------------------------------
 

@@ -12,9 +12,9 @@ import httpx
 from sqlalchemy import text
 
 from conduit.core.config import Settings
-from tests.factories import auth, log_in, sign_up
+from tests.factories import auth, log_in, make_key, sign_up
 from tests.factories.security import refused_everywhere
-from tests.security.support import make_key, set_standing, staff_token
+from tests.security.support import set_standing, staff_token
 
 
 async def test_api2_ended_sessions_stay_ended(client: httpx.AsyncClient) -> None:

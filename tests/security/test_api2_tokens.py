@@ -14,14 +14,13 @@ import httpx
 import pytest
 
 from conduit.core.config import Settings
-from tests.factories import auth, error_body, log_in, sign_up
+from tests.factories import auth, error_body, log_in, make_key, sign_up
 from tests.factories.security import refused_everywhere
 from tests.security.support import (
     b64url_decode,
     claims_of,
     hs256,
     hs_token,
-    make_key,
     now,
     parts_of,
     rs256,

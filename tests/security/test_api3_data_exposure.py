@@ -12,8 +12,8 @@ import json
 import httpx
 
 from conduit.core.config import Settings
-from tests.factories import PASSWORD, auth, create_article, log_in, sign_up
-from tests.security.support import b64url_decode, make_key, staff_token
+from tests.factories import PASSWORD, auth, create_article, log_in, make_key, sign_up
+from tests.security.support import b64url_decode, staff_token
 
 PROFILE_FIELDS = {"username", "bio", "image", "following"}
 ARTICLE_FIELDS = {

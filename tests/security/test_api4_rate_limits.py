@@ -10,8 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.factories import auth, error_body, sign_up
-from tests.security.support import make_key
+from tests.factories import auth, error_body, make_key, sign_up
 
 # --- rate limits -----------------------------------------------------------------------------
 

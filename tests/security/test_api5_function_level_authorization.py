@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from conduit.core.config import Settings
-from tests.factories import auth, create_article, error_body, log_in, sign_up
-from tests.security.support import admin_view, make_key, set_standing, staff_token
+from tests.factories import auth, create_article, error_body, log_in, make_key, sign_up
+from tests.security.support import admin_view, set_standing, staff_token
 
 ROLE_FORBIDDEN = {"errors": {"role": ["forbidden"]}}
 KEY_FORBIDDEN = {"errors": {"api_key": ["cannot manage API keys or sessions"]}}

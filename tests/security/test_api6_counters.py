@@ -10,8 +10,7 @@ import asyncio
 
 import httpx
 
-from tests.factories import auth, create_article, sign_up
-from tests.security.support import make_key
+from tests.factories import auth, create_article, make_key, sign_up
 
 # --- inflating counters ------------------------------------------------------------------------
 

@@ -20,8 +20,8 @@ from fastapi.routing import APIRoute
 from starlette.routing import Mount, Route
 
 from conduit.core.config import Settings
-from tests.factories import auth, create_article, error_body, log_in, sign_up
-from tests.security.support import hs256, make_key
+from tests.factories import auth, create_article, error_body, log_in, make_key, sign_up
+from tests.security.support import hs256
 
 pytestmark = pytest.mark.settings(rate_limit_auth="100000/minute", login_max_failures=100000)
 
