@@ -6,12 +6,19 @@ One definition each, imported by every test module; fixtures stay in the conftes
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
 from sqlalchemy import text
 
 PASSWORD = "password123"
+
+# What the answers hold: timestamps to the millisecond, and the common error bodies.
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+MISSING_TOKEN = {"errors": {"token": ["is missing"]}}
+ARTICLE_NOT_FOUND = {"errors": {"article": ["not found"]}}
+ARTICLE_FORBIDDEN = {"errors": {"article": ["forbidden"]}}
 
 
 def auth(token: str, scheme: str = "Token") -> dict[str, str]:
@@ -75,6 +82,39 @@ async def create_article(
     return article
 
 
+async def list_articles(
+    client: httpx.AsyncClient, token: str | None = None, **params: Any
+) -> dict[str, Any]:
+    headers = auth(token) if token else {}
+    response = await client.get("/api/articles", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    page: dict[str, Any] = response.json()
+    return page
+
+
+def slugs(page: dict[str, Any]) -> list[str]:
+    return [article["slug"] for article in page["articles"]]
+
+
+async def get_article(
+    client: httpx.AsyncClient, slug: str, token: str | None = None
+) -> httpx.Response:
+    return await client.get(f"/api/articles/{slug}", headers=auth(token) if token else {})
+
+
+async def update_article(
+    client: httpx.AsyncClient, token: str, slug: str, **fields: Any
+) -> httpx.Response:
+    return await client.put(f"/api/articles/{slug}", json={"article": fields}, headers=auth(token))
+
+
+async def favorite(client: httpx.AsyncClient, token: str, slug: str) -> dict[str, Any]:
+    response = await client.post(f"/api/articles/{slug}/favorite", headers=auth(token))
+    assert response.status_code == 200, response.text
+    article: dict[str, Any] = response.json()["article"]
+    return article
+
+
 async def follow(client: httpx.AsyncClient, token: str, username: str) -> None:
     response = await client.post(f"/api/profiles/{username}/follow", headers=auth(token))
     assert response.status_code == 200, response.text
@@ -110,3 +150,8 @@ def error_body(response: httpx.Response) -> Any:
     body = response.json()
     assert body.pop("request_id") == response.headers["x-request-id"]
     return body
+
+
+def errors(response: httpx.Response) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = response.json()["errors"]
+    return result
