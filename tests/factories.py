@@ -19,6 +19,7 @@ TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 MISSING_TOKEN = {"errors": {"token": ["is missing"]}}
 ARTICLE_NOT_FOUND = {"errors": {"article": ["not found"]}}
 ARTICLE_FORBIDDEN = {"errors": {"article": ["forbidden"]}}
+FORBIDDEN_ROLE = {"role": ["forbidden"]}  # the errors of a staff-only route
 
 
 def auth(token: str, scheme: str = "Token") -> dict[str, str]:
@@ -72,6 +73,10 @@ async def make_staff(
     return token
 
 
+async def list_users(client: httpx.AsyncClient, token: str, **params: Any) -> httpx.Response:
+    return await client.get("/api/admin/users", params=params, headers=auth(token))
+
+
 async def create_article(
     client: httpx.AsyncClient, token: str, title: str = "Hello world", **fields: Any
 ) -> dict[str, Any]:
@@ -115,6 +120,10 @@ async def favorite(client: httpx.AsyncClient, token: str, slug: str) -> dict[str
     return article
 
 
+async def delete_article(client: httpx.AsyncClient, token: str, slug: str) -> httpx.Response:
+    return await client.delete(f"/api/articles/{slug}", headers=auth(token))
+
+
 async def follow(client: httpx.AsyncClient, token: str, username: str) -> None:
     response = await client.post(f"/api/profiles/{username}/follow", headers=auth(token))
     assert response.status_code == 200, response.text
@@ -129,6 +138,18 @@ async def add_comment(
     assert response.status_code == 201, response.text
     comment: dict[str, Any] = response.json()["comment"]
     return comment
+
+
+async def comment_ids(client: httpx.AsyncClient, slug: str) -> list[int]:
+    response = await client.get(f"/api/articles/{slug}/comments")
+    assert response.status_code == 200, response.text
+    return [comment["id"] for comment in response.json()["comments"]]
+
+
+async def delete_comment(
+    client: httpx.AsyncClient, token: str, slug: str, comment_id: int
+) -> httpx.Response:
+    return await client.delete(f"/api/articles/{slug}/comments/{comment_id}", headers=auth(token))
 
 
 async def tags(client: httpx.AsyncClient) -> list[str]:
