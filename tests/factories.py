@@ -47,11 +47,32 @@ async def sign_up(client: httpx.AsyncClient, username: str) -> dict[str, Any]:
 
 
 async def log_in(
-    client: httpx.AsyncClient, email: str, password: str = PASSWORD, **headers: str
+    client: httpx.AsyncClient,
+    email: str = "alice@example.com",
+    password: str = PASSWORD,
+    **headers: str,
 ) -> httpx.Response:
     return await client.post(
         "/api/users/login", json={"user": {"email": email, "password": password}}, headers=headers
     )
+
+
+async def me(client: httpx.AsyncClient, token: str) -> dict[str, Any]:
+    response = await client.get("/api/user", headers=auth(token))
+    assert response.status_code == 200, response.text
+    user: dict[str, Any] = response.json()["user"]
+    return user
+
+
+async def update_me(client: httpx.AsyncClient, token: str, **fields: Any) -> httpx.Response:
+    return await client.put("/api/user", json={"user": fields}, headers=auth(token))
+
+
+async def profile(
+    client: httpx.AsyncClient, username: str, token: str | None = None
+) -> httpx.Response:
+    headers = auth(token) if token else {}
+    return await client.get(f"/api/profiles/{username}", headers=headers)
 
 
 async def set_role(app: Any, username: str, role: str) -> None:
@@ -176,3 +197,8 @@ def error_body(response: httpx.Response) -> Any:
 def errors(response: httpx.Response) -> dict[str, list[str]]:
     result: dict[str, list[str]] = response.json()["errors"]
     return result
+
+
+def assert_error(response: httpx.Response, status: int, key: str, message: str) -> None:
+    assert response.status_code == status, response.text
+    assert message in errors(response).get(key, []), response.text
