@@ -6,10 +6,14 @@ One definition each, imported by every test module; fixtures stay in the conftes
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections import Counter
+from collections.abc import Awaitable
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 PASSWORD = "password123"
@@ -202,3 +206,26 @@ def errors(response: httpx.Response) -> dict[str, list[str]]:
 def assert_error(response: httpx.Response, status: int, key: str, message: str) -> None:
     assert response.status_code == status, response.text
     assert message in errors(response).get(key, []), response.text
+
+
+# --- requests at once (tests/concurrency) -------------------------------------------
+
+TIMEOUT = 120  # seconds for one burst: a hang is a failure, not a stuck suite
+
+# Dozens of users sign up in the burst tests, all from the test client's one address: more
+# than the default per-IP limit of the auth endpoints allows in a minute.
+MANY_SIGN_UPS = pytest.mark.settings(rate_limit_auth="1000/minute")
+
+
+async def burst(*requests: Awaitable[httpx.Response]) -> list[httpx.Response]:
+    async with asyncio.timeout(TIMEOUT):
+        return list(await asyncio.gather(*requests))
+
+
+def statuses(responses: list[httpx.Response]) -> Counter[int]:
+    return Counter(r.status_code for r in responses)
+
+
+def assert_all(responses: list[httpx.Response], status: int) -> None:
+    bad = [(r.status_code, r.text[:300]) for r in responses if r.status_code != status]
+    assert not bad, f"{len(bad)} of {len(responses)} not {status}: {bad[:3]}"
