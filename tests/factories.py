@@ -1,5 +1,6 @@
-"""The test data factories: sign up, log in, publish, follow, comment, promote — over HTTP
-where a client would, straight in the database only where no route does it (roles).
+"""The test data factories: sign up, log in, publish, read, edit, favorite, follow, comment,
+promote, send at once — over HTTP where a client would, straight in the database only where
+no route does it (roles); and the error bodies and checks the tests share.
 
 One definition each, imported by every test module; fixtures stay in the conftest.py files.
 """
