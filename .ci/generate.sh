@@ -47,7 +47,7 @@ echo "--- static checks of the generated code"
 
 TESTS=()
 for plural in "${PLURALS[@]}"; do TESTS+=("tests/$plural"); done
-TESTS+=(tests/test_architecture.py tests/test_migrations.py tests/core/test_openapi_statuses.py)
+TESTS+=(tests/test_architecture.py tests/migrations tests/core/test_openapi_statuses.py)
 echo "--- their tests on SQLite"
 "$PY/pytest" -n auto -p no:cacheprovider "${TESTS[@]}"
 echo "--- their tests on PostgreSQL"

@@ -31,9 +31,17 @@ from conduit.main import create_app
 from conduit.models import Base
 from tests.factories import PASSWORD, register
 
-# The bad-input tests of every domain (tests/*/test_bad_input*.py) share their fixtures
-# (`world`, `three_articles`) from one module.
-pytest_plugins = ["tests.bad_input"]
+# The bad-input tests of every domain (tests/*/test_bad_input*.py) share their support from
+# tests/bad_input/: its fixtures (`world`, `three_articles`) are in `fixtures`. Every module
+# of it is a plugin so that pytest rewrites their asserts (`check()` and the others) as it
+# does a test's; listed after the modules they import.
+pytest_plugins = [
+    "tests.bad_input.checks",
+    "tests.bad_input.fixtures",
+    "tests.bad_input.endpoints",
+    "tests.bad_input.values",
+    "tests.bad_input.routes",
+]
 
 # Every credential the app hands out during the run (tokens, refresh tokens, API keys),
 # collected from response bodies; none of them may ever appear in a log line.

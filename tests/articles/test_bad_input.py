@@ -9,23 +9,11 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.bad_input import (
-    ARTICLE_ENDPOINTS,
-    BAD_TAG_LISTS,
-    FILTERS,
-    MARK,
-    SLUG_ROUTE_IDS,
-    SLUG_ROUTES,
-    SURROGATE,
-    TEXT_PARAMS,
-    UNKNOWN_SLUGS,
-    UPDATE_ARTICLE,
-    Endpoint,
-    World,
-    call,
-    check,
-    send,
-)
+from tests.bad_input.checks import MARK, SURROGATE, check
+from tests.bad_input.endpoints import ARTICLE_ENDPOINTS, UPDATE_ARTICLE, Endpoint, send
+from tests.bad_input.fixtures import World
+from tests.bad_input.routes import FILTERS, SLUG_ROUTE_IDS, SLUG_ROUTES, UNKNOWN_SLUGS, call
+from tests.bad_input.values import BAD_TAG_LISTS, TEXT_PARAMS
 from tests.factories import auth
 
 

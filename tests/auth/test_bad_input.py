@@ -8,13 +8,10 @@ import httpx
 import pytest
 
 from conduit.core.security import TokenCodec
-from tests.bad_input import (
-    BAD_AUTHORIZATION,
-    ENDPOINTS,
-    Endpoint,
-    World,
-    check,
-)
+from tests.bad_input.checks import check
+from tests.bad_input.endpoints import ENDPOINTS, Endpoint
+from tests.bad_input.fixtures import World
+from tests.bad_input.values import BAD_AUTHORIZATION
 from tests.factories import auth
 
 

@@ -5,15 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.bad_input import (
-    CREATE_COMMENT,
-    MARK,
-    TEXT_PARAMS,
-    World,
-    call,
-    check,
-    send,
-)
+from tests.bad_input.checks import MARK, check
+from tests.bad_input.endpoints import CREATE_COMMENT, send
+from tests.bad_input.fixtures import World
+from tests.bad_input.routes import call
+from tests.bad_input.values import TEXT_PARAMS
 from tests.factories import create_article
 
 

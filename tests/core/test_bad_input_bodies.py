@@ -9,25 +9,21 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.bad_input import (
+from tests.bad_input.checks import MARK, check
+from tests.bad_input.endpoints import (
     ENDPOINTS,
     LOGIN,
-    MALFORMED_JSON,
-    MARK,
-    NOT_AN_OBJECT,
     NULLABLE,
     REGISTER,
     REQUIRED_FIELDS,
     STRING_FIELDS,
-    UNPARSEABLE_BYTES,
     UPDATE_ARTICLE,
     UPDATE_USER,
-    WRONG_TYPES,
     Endpoint,
-    World,
-    check,
     send,
 )
+from tests.bad_input.fixtures import World
+from tests.bad_input.values import MALFORMED_JSON, NOT_AN_OBJECT, UNPARSEABLE_BYTES, WRONG_TYPES
 from tests.factories import auth
 
 

@@ -6,13 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.bad_input import (
-    BAD_PAGINATION,
-    FAR,
-    LIST_ROUTES,
-    World,
-    check,
-)
+from tests.bad_input.checks import check
+from tests.bad_input.fixtures import World
+from tests.bad_input.routes import BAD_PAGINATION, FAR, LIST_ROUTES
 from tests.factories import auth
 
 

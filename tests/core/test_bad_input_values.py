@@ -9,22 +9,18 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.bad_input import (
+from tests.bad_input.checks import MARK, NUL, SURROGATE, check, errors_of
+from tests.bad_input.endpoints import (
     CREATE_ARTICLE,
     CREATE_COMMENT,
     LOGIN,
-    MARK,
-    NUL,
     STRING_FIELDS,
-    SURROGATE,
     Endpoint,
-    World,
-    check,
-    errors_of,
     send,
     value_of_length,
     with_inner,
 )
+from tests.bad_input.fixtures import World
 
 
 @pytest.mark.parametrize(("ep", "name"), STRING_FIELDS)

@@ -1,5 +1,6 @@
-"""The test data factories: sign up, log in, publish, follow, comment, promote — over HTTP
-where a client would, straight in the database only where no route does it (roles).
+"""The test data factories: sign up, log in, publish, read, edit, favorite, follow, comment,
+promote, send at once — over HTTP where a client would, straight in the database only where
+no route does it (roles); and the error bodies and checks the tests share.
 
 One definition each, imported by every test module; fixtures stay in the conftest.py files.
 The helpers that only some test modules share live beside this one, a module per topic
@@ -8,12 +9,24 @@ The helpers that only some test modules share live beside this one, a module per
 
 from __future__ import annotations
 
+import asyncio
+import re
+from collections import Counter
+from collections.abc import Awaitable
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 PASSWORD = "password123"
+
+# What the answers hold: timestamps to the millisecond, and the common error bodies.
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+MISSING_TOKEN = {"errors": {"token": ["is missing"]}}
+ARTICLE_NOT_FOUND = {"errors": {"article": ["not found"]}}
+ARTICLE_FORBIDDEN = {"errors": {"article": ["forbidden"]}}
+FORBIDDEN_ROLE = {"role": ["forbidden"]}  # the errors of a staff-only route
 
 
 def auth(token: str, scheme: str = "Token") -> dict[str, str]:
@@ -41,11 +54,32 @@ async def sign_up(client: httpx.AsyncClient, username: str) -> dict[str, Any]:
 
 
 async def log_in(
-    client: httpx.AsyncClient, email: str, password: str = PASSWORD, **headers: str
+    client: httpx.AsyncClient,
+    email: str = "alice@example.com",
+    password: str = PASSWORD,
+    **headers: str,
 ) -> httpx.Response:
     return await client.post(
         "/api/users/login", json={"user": {"email": email, "password": password}}, headers=headers
     )
+
+
+async def me(client: httpx.AsyncClient, token: str) -> dict[str, Any]:
+    response = await client.get("/api/user", headers=auth(token))
+    assert response.status_code == 200, response.text
+    user: dict[str, Any] = response.json()["user"]
+    return user
+
+
+async def update_me(client: httpx.AsyncClient, token: str, **fields: Any) -> httpx.Response:
+    return await client.put("/api/user", json={"user": fields}, headers=auth(token))
+
+
+async def profile(
+    client: httpx.AsyncClient, username: str, token: str | None = None
+) -> httpx.Response:
+    headers = auth(token) if token else {}
+    return await client.get(f"/api/profiles/{username}", headers=headers)
 
 
 async def set_role(app: Any, username: str, role: str) -> None:
@@ -67,6 +101,10 @@ async def make_staff(
     return token
 
 
+async def list_users(client: httpx.AsyncClient, token: str, **params: Any) -> httpx.Response:
+    return await client.get("/api/admin/users", params=params, headers=auth(token))
+
+
 async def create_article(
     client: httpx.AsyncClient, token: str, title: str = "Hello world", **fields: Any
 ) -> dict[str, Any]:
@@ -75,6 +113,43 @@ async def create_article(
     assert response.status_code == 201, response.text
     article: dict[str, Any] = response.json()["article"]
     return article
+
+
+async def list_articles(
+    client: httpx.AsyncClient, token: str | None = None, **params: Any
+) -> dict[str, Any]:
+    headers = auth(token) if token else {}
+    response = await client.get("/api/articles", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    page: dict[str, Any] = response.json()
+    return page
+
+
+def slugs(page: dict[str, Any]) -> list[str]:
+    return [article["slug"] for article in page["articles"]]
+
+
+async def get_article(
+    client: httpx.AsyncClient, slug: str, token: str | None = None
+) -> httpx.Response:
+    return await client.get(f"/api/articles/{slug}", headers=auth(token) if token else {})
+
+
+async def update_article(
+    client: httpx.AsyncClient, token: str, slug: str, **fields: Any
+) -> httpx.Response:
+    return await client.put(f"/api/articles/{slug}", json={"article": fields}, headers=auth(token))
+
+
+async def favorite(client: httpx.AsyncClient, token: str, slug: str) -> dict[str, Any]:
+    response = await client.post(f"/api/articles/{slug}/favorite", headers=auth(token))
+    assert response.status_code == 200, response.text
+    article: dict[str, Any] = response.json()["article"]
+    return article
+
+
+async def delete_article(client: httpx.AsyncClient, token: str, slug: str) -> httpx.Response:
+    return await client.delete(f"/api/articles/{slug}", headers=auth(token))
 
 
 async def follow(client: httpx.AsyncClient, token: str, username: str) -> None:
@@ -91,6 +166,18 @@ async def add_comment(
     assert response.status_code == 201, response.text
     comment: dict[str, Any] = response.json()["comment"]
     return comment
+
+
+async def comment_ids(client: httpx.AsyncClient, slug: str) -> list[int]:
+    response = await client.get(f"/api/articles/{slug}/comments")
+    assert response.status_code == 200, response.text
+    return [comment["id"] for comment in response.json()["comments"]]
+
+
+async def delete_comment(
+    client: httpx.AsyncClient, token: str, slug: str, comment_id: int
+) -> httpx.Response:
+    return await client.delete(f"/api/articles/{slug}/comments/{comment_id}", headers=auth(token))
 
 
 async def tags(client: httpx.AsyncClient) -> list[str]:
@@ -128,3 +215,36 @@ def error_body(response: httpx.Response) -> Any:
     body = response.json()
     assert body.pop("request_id") == response.headers["x-request-id"]
     return body
+
+
+def errors(response: httpx.Response) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = response.json()["errors"]
+    return result
+
+
+def assert_error(response: httpx.Response, status: int, key: str, message: str) -> None:
+    assert response.status_code == status, response.text
+    assert message in errors(response).get(key, []), response.text
+
+
+# --- requests at once (tests/concurrency) -------------------------------------------
+
+TIMEOUT = 120  # seconds for one burst: a hang is a failure, not a stuck suite
+
+# Dozens of users sign up in the burst tests, all from the test client's one address: more
+# than the default per-IP limit of the auth endpoints allows in a minute.
+MANY_SIGN_UPS = pytest.mark.settings(rate_limit_auth="1000/minute")
+
+
+async def burst(*requests: Awaitable[httpx.Response]) -> list[httpx.Response]:
+    async with asyncio.timeout(TIMEOUT):
+        return list(await asyncio.gather(*requests))
+
+
+def statuses(responses: list[httpx.Response]) -> Counter[int]:
+    return Counter(r.status_code for r in responses)
+
+
+def assert_all(responses: list[httpx.Response], status: int) -> None:
+    bad = [(r.status_code, r.text[:300]) for r in responses if r.status_code != status]
+    assert not bad, f"{len(bad)} of {len(responses)} not {status}: {bad[:3]}"

@@ -8,17 +8,11 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.bad_input import (
-    MARK,
-    TEXT_PARAMS,
-    UPDATE_USER,
-    USERNAME_ROUTE_IDS,
-    USERNAME_ROUTES,
-    World,
-    call,
-    check,
-    send,
-)
+from tests.bad_input.checks import MARK, check
+from tests.bad_input.endpoints import UPDATE_USER, send
+from tests.bad_input.fixtures import World
+from tests.bad_input.routes import USERNAME_ROUTE_IDS, USERNAME_ROUTES, call
+from tests.bad_input.values import TEXT_PARAMS
 from tests.factories import PASSWORD, auth, create_article, register
 
 

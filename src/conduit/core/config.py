@@ -155,7 +155,7 @@ class Settings(BaseSettings):
     # `argon2_threads` hashes in progress, up to `argon2_queue` wait; more answer 503 with
     # Retry-After, so that a burst of logins cannot build an unbounded wait. The default
     # queue drains well within a client's usual 30 s timeout, and lets a burst of sign-ups
-    # (tests/test_concurrency.py) queue rather than fail.
+    # (tests/concurrency/test_registration.py) queue rather than fail.
     argon2_threads: int = Field(default=1, ge=1, le=64)
     argon2_queue: int = Field(default=128, ge=0)
     argon2_nice: int = Field(default=10, ge=0, le=19)
