@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     GetJsonSchemaHandler,
     PlainSerializer,
 )
@@ -52,10 +56,58 @@ def not_blank(value: str) -> str:
     return clean_text(value)
 
 
+def decimal_text(pattern: str) -> Callable[[object], object]:
+    """A validator: a decimal sent as a string of the shape `pattern` (exact, where a JSON
+    number would go through a float), as a `Decimal`."""
+    shape = re.compile(pattern)
+
+    def check(value: object) -> object:
+        if not isinstance(value, str) or not shape.match(value):
+            raise PydanticCustomError(
+                "decimal_text",
+                "must be a decimal number in a string of the form {pattern}",
+                {"pattern": pattern},
+            )
+        return Decimal(value)
+
+    return check
+
+
+def text_only(value: object) -> object:
+    """For a value JSON sends as a string (a date, a time, a UUID): no number stands for it."""
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", "Input should be a valid string")
+    return value
+
+
 def not_null(value: object) -> object:
     """For a field that may be left out but not cleared (a PATCH of a required field)."""
     if value is None:
         raise PydanticCustomError("value_error", "can't be null", {"reason": "can't be null"})
+    return value
+
+
+def _without_null(schema: dict[str, Any]) -> None:
+    variants = schema.pop("anyOf", None)
+    if variants:
+        schema.update(next(v for v in variants if v.get("type") != "null"))
+
+
+# On an `X | None = None` field with `not_null`: the schema shows X alone, since null is
+# refused; the field may still be left out.
+NOT_NULLABLE = Field(json_schema_extra=_without_null)
+
+
+def json_integer(value: object) -> object:
+    """An integer as JSON Schema counts one: 7 or 7.0, never true, 7.5 or "7"."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise PydanticCustomError(
+                "int_from_float", "Input should be a valid integer, got a fractional number"
+            )
+        return int(value)
     return value
 
 

@@ -11,7 +11,7 @@ from conduit.scaffold.values import bounds, example_value
 
 def type_name(f: Field) -> str:
     """The name of a field's constrained type in the generated schemas."""
-    return pascal(f.name) + ("Value" if f.type in {"bool", "date", "uuid"} else "")
+    return pascal(f.name) + "Value"
 
 
 def _constrained(f: Field, imports: Imports) -> str | None:
@@ -42,46 +42,71 @@ def _constrained(f: Field, imports: Imports) -> str | None:
             return (
                 f"{name} = Annotated[str, StringConstraints(max_length={limit}, pattern={pattern})]"
             )
-        case "int" | "float" | "decimal":
+        case "int":
+            # A JSON integer (7 or 7.0), never true or "7", as the schema says.
+            imports.add("typing", "Annotated").add("pydantic", "BeforeValidator", "Field")
+            imports.add("conduit.core.schemas", "json_integer")
+            bounds_ = f"ge={_number(f, low)}, le={_number(f, high)}"
+            # The bounds first: after a validator they would be missing from the schema.
+            return f"{name} = Annotated[int, Field({bounds_}), BeforeValidator(json_integer)]"
+        case "float":
             imports.add("typing", "Annotated").add("pydantic", "Field")
-            base = {"int": "int", "float": "float", "decimal": "Decimal"}[f.type]
-            if f.type == "decimal":
-                imports.add("decimal", "Decimal")
-            args = []
-            if low is not None:
-                args.append(f"ge={_number(f, low)}")
-            if high is not None:
-                args.append(f"le={_number(f, high)}")
-            if f.type == "decimal":
-                args += [f"max_digits={f.arg[0]}", f"decimal_places={f.arg[1]}"]
-            if f.type != "int":
-                args.append("allow_inf_nan=False")
-            return f"{name} = Annotated[{base}, Field({', '.join(args)})]"
+            args = f"ge={_number(f, low)}, le={_number(f, high)}, strict=True, allow_inf_nan=False"
+            return f"{name} = Annotated[float, Field({args})]"
+        case "decimal":
+            # Sent and shown as a string: exact, and its shape is the whole rule.
+            imports.add("typing", "Annotated").add("decimal", "Decimal")
+            imports.add("pydantic", "BeforeValidator", "WithJsonSchema")
+            imports.add("conduit.core.schemas", "decimal_text")
+            precision, scale = int(f.arg[0]), int(f.arg[1])
+            sign = "" if low is not None and low >= 0 else "-?"
+            places = rf"(\.\d{{1,{scale}}})?" if scale else ""
+            pattern = rf"^{sign}\d{{1,{precision - scale}}}{places}$"
+            constant = f"{f.name.upper()}_PATTERN"
+            bounded = [f"ge={_number(f, low)}"] if low is not None else []
+            bounded += [f"le={_number(f, high)}"] if high is not None else []
+            extra = f", Field({', '.join(bounded)})" if bounded else ""
+            if bounded:
+                imports.add("pydantic", "Field")
+            return (
+                f'{constant} = r"{pattern}"\n'
+                f"{name} = Annotated[\n    Decimal,\n"
+                f"    BeforeValidator(decimal_text({constant})),\n"
+                f'    WithJsonSchema({{"type": "string", "pattern": {constant}}}){extra},\n]'
+            )
         case "enum":
             imports.add("typing", "Literal")
             return f"{name} = Literal[{', '.join(string(v) for v in f.arg)}]"
         case "ref":
             imports.add("typing", "Annotated").add("pydantic", "Field")
             imports.add("conduit.core.db", "MAX_ID")
-            return f"{name} = Annotated[int, Field(ge=1, le=MAX_ID)]"
+            imports.add("pydantic", "BeforeValidator").add("conduit.core.schemas", "json_integer")
+            return f"{name} = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(json_integer)]"
         case "bool":
-            return None
-        case "date":
-            imports.add("datetime", "date")
-            return None
-        case "datetime":
-            imports.add("pydantic", "AwareDatetime")
-            return None
-        case "uuid":
-            imports.add("uuid", "UUID")
-            return None
+            # Strict: JSON's true and false only (not 0 or "yes"), as the schema says.
+            imports.add("typing", "Annotated").add("pydantic", "Field")
+            return f"{name} = Annotated[bool, Field(strict=True)]"
+        case "date" | "datetime" | "uuid":
+            # Text only, as the schema says: no number stands for a date, a time or a UUID.
+            imports.add("typing", "Annotated").add("pydantic", "BeforeValidator")
+            imports.add("conduit.core.schemas", "text_only")
+            base = {"date": "date", "datetime": "AwareDatetime", "uuid": "UUID"}[f.type]
+            imports.add(
+                *{
+                    "date": ("datetime", "date"),
+                    "datetime": ("pydantic", "AwareDatetime"),
+                    "uuid": ("uuid", "UUID"),
+                }[f.type]
+            )
+            return f"{name} = Annotated[{base}, BeforeValidator(text_only)]"
     raise AssertionError(f.type)  # pragma: no cover
 
 
-# The whole rule is the pattern, so that the OpenAPI document states it exactly.
+# The whole rule is the pattern, so that the OpenAPI document states it exactly; no `\\s`,
+# which means other characters to JSON Schema (ECMA-262) than to Python.
 _PATTERNS = {
-    "email": 'r"^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$"',
-    "url": 'r"^https?://[^\\s\\x00]+$"',
+    "email": 'r"^[^@\\x00-\\x20]+@[^@\\x00-\\x20]+\\.[^@\\x00-\\x20]+$"',
+    "url": 'r"^https?://[^\\x00-\\x20]+$"',
 }
 
 
@@ -93,19 +118,33 @@ def _number(f: Field, value: object) -> str:
     return str(value)
 
 
-def annotation(f: Field, *, read: bool = False) -> str:
-    """The type a schema gives the field: its constrained type for input, plain for output."""
-    plain = {"bool": "bool", "date": "date", "uuid": "UUID"}
-    if f.type == "datetime":
-        core = "Timestamp" if read else "AwareDatetime"
-    elif f.type in plain:
-        core = plain[f.type]
-    elif read and f.type in {"str", "text", "email", "url"}:
-        core = "str"
-    elif read and f.type == "ref":
-        core = "int"
+_PLAIN = {
+    "str": "str",
+    "text": "str",
+    "email": "str",
+    "url": "str",
+    "int": "int",
+    "ref": "int",
+    "float": "float",
+    "decimal": "Decimal",
+    "bool": "bool",
+    "date": "date",
+    "datetime": "Timestamp",
+    "uuid": "UUID",
+}
+
+
+def annotation(f: Field, *, read: bool = False, query: bool = False) -> str:
+    """The type a schema gives the field: its constrained type in a body, the plain type in
+    an answer and in the list's query (a query string's values are all text)."""
+    if f.type == "enum":
+        core = type_name(f)
+    elif read:
+        core = _PLAIN[f.type]
+    elif query:
+        core = "AwareDatetime" if f.type == "datetime" else _PLAIN[f.type]
     else:
-        core = pascal(f.name)
+        core = type_name(f)
     return f"{core} | None" if f.optional else core
 
 
@@ -152,11 +191,10 @@ def render_schemas(resource: Resource) -> str:
             update.append(f"    {attr}: {kind} = None")
         else:
             # Left out: unchanged; null: refused (`not_null`), and not offered by the schema.
-            imports.add("pydantic.json_schema", "SkipJsonSchema")
             imports.add("pydantic", "AfterValidator")
-            imports.add("conduit.core.schemas", "not_null")
-            left_out = f"{kind} | SkipJsonSchema[None]"
-            update.append(f"    {attr}: Annotated[{left_out}, AfterValidator(not_null)] = None")
+            imports.add("conduit.core.schemas", "NOT_NULLABLE", "not_null")
+            rules = "AfterValidator(not_null), NOT_NULLABLE"
+            update.append(f"    {attr}: Annotated[{kind} | None, {rules}] = None")
             imports.add("typing", "Annotated")
         read.append(f"    {attr}: {annotation(f, read=True)}")
     body = repr(example(resource))
@@ -201,7 +239,8 @@ def render_schemas(resource: Resource) -> str:
         keys = [k for f in sorts for k in (camel(f.column), "-" + camel(f.column))]
         types.append(f"{Name}Sort = Literal[{', '.join(string(k) for k in keys)}]")
     query = [
-        f"    {f.column}: {annotation(f).removesuffix(' | None')} | None = None" for f in filters
+        f"    {f.column}: {annotation(f, query=True).removesuffix(' | None')} | None = None"
+        for f in filters
     ]
     if sorts:
         query.append(f"    sort: {Name}Sort | None = None")
