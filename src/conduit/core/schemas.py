@@ -73,6 +73,15 @@ def decimal_text(pattern: str) -> Callable[[object], object]:
     return check
 
 
+def in_utc(value: datetime) -> datetime:
+    """An aware time moved to UTC; one that UTC cannot hold (at the edges of year 1 and year
+    9999) is refused."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError("datetime_range", "is out of range") from None
+
+
 def text_only(value: object) -> object:
     """For a value JSON sends as a string (a date, a time, a UUID): no number stands for it."""
     if not isinstance(value, str):

@@ -98,6 +98,10 @@ def _constrained(f: Field, imports: Imports) -> str | None:
                     "uuid": ("uuid", "UUID"),
                 }[f.type]
             )
+            if f.type == "datetime":
+                imports.add("pydantic", "AfterValidator").add("conduit.core.schemas", "in_utc")
+                checks = "BeforeValidator(text_only), AfterValidator(in_utc)"
+                return f"{name} = Annotated[{base}, {checks}]"
             return f"{name} = Annotated[{base}, BeforeValidator(text_only)]"
     raise AssertionError(f.type)  # pragma: no cover
 
@@ -142,10 +146,25 @@ def annotation(f: Field, *, read: bool = False, query: bool = False) -> str:
     elif read:
         core = _PLAIN[f.type]
     elif query:
-        core = "AwareDatetime" if f.type == "datetime" else _PLAIN[f.type]
+        core = _query_type(f)
     else:
         core = type_name(f)
     return f"{core} | None" if f.optional else core
+
+
+def _query_type(f: Field) -> str:
+    """A filter's type: the field's rules, read from text (a query string's values)."""
+    low, high = bounds(f)
+    if f.type in {"int", "float"}:
+        finite = ", allow_inf_nan=False" if f.type == "float" else ""
+        return f"Annotated[{f.type}, Field(ge={_number(f, low)}, le={_number(f, high)}{finite})]"
+    if f.type == "ref":
+        return "Annotated[int, Field(ge=1, le=MAX_ID)]"
+    if f.type in {"bool", "date", "uuid"}:
+        return _PLAIN[f.type]
+    if f.type == "datetime":
+        return "Annotated[AwareDatetime, AfterValidator(in_utc)]"
+    return type_name(f)
 
 
 def default_literal(f: Field) -> str | None:
