@@ -2,10 +2,10 @@
 # The generator's gate: in a scratch clone of this checkout, `conduit generate resource` the
 # README's todo and the committed example specs (tests/scaffold/specs: every type, a public
 # one, a pair joined by `ref`, one soft-deleted and owned by no one). Their code passes the
-# same gate as hand-written code: ruff, ruff format, mypy --strict, import-linter, their
-# tests and the architecture and migration tests on SQLite and on PostgreSQL, and
-# schemathesis over the new operations. Then `conduit destroy resource` takes each out again
-# and `git status` must be clean.
+# same gate as hand-written code: ruff, ruff format, mypy --strict, import-linter, the whole
+# suite with theirs on SQLite, their tests and the architecture and migration tests on
+# PostgreSQL, and schemathesis over the new operations. Then `conduit destroy resource`
+# takes each out again and `git status` must be clean.
 #
 #   .ci/generate.sh                 (from .ci/run; PG_HOST and CI_PORT as there)
 set -euo pipefail
@@ -48,9 +48,9 @@ echo "--- static checks of the generated code"
 TESTS=()
 for plural in "${PLURALS[@]}"; do TESTS+=("tests/$plural"); done
 TESTS+=(tests/test_architecture.py tests/migrations tests/core/test_openapi_statuses.py)
-echo "--- their tests on SQLite"
-"$PY/pytest" -n auto -p no:cacheprovider "${TESTS[@]}"
-echo "--- their tests on PostgreSQL"
+echo "--- the whole suite on SQLite, theirs included (the README's test command's pytest)"
+"$PY/pytest" -n auto -p no:cacheprovider
+echo "--- their tests, the architecture, migration and OpenAPI tests on PostgreSQL"
 DATABASE_URL="postgresql+asyncpg://postgres@$PG_HOST:5432/test" \
   "$PY/pytest" -n auto -p no:cacheprovider "${TESTS[@]}"
 

@@ -16,6 +16,7 @@ from conduit.api import DOMAIN_ROUTERS
 from conduit.auth.dependencies import CurrentPrincipal
 from conduit.core.schemas import NO_NUL_PATTERN, NOT_BLANK_PATTERN, clean_text, not_blank
 from tests.core.openapi_support import ERROR_SCHEMA, Operations, report
+from tests.factories import generated_resources
 
 REQUIRED_PRINCIPAL = get_args(CurrentPrincipal)[1].dependency
 
@@ -100,11 +101,13 @@ def test_optional_auth_is_documented_as_optional(app: FastAPI, operations: Opera
         for method, path, operation in operations
         if {} in (operation.get("security") or [])
     }
+    public = [p for p, r in generated_resources().items() if r.visibility == "public"]
     assert optional == {
         ("GET", "/api/profiles/{username}"),
         ("GET", "/api/articles"),
         ("GET", "/api/articles/{slug}"),
         ("GET", "/api/articles/{slug}/comments"),
+        *(("GET", path) for p in public for path in (f"/api/{p}", f"/api/{p}/{{id}}")),
     }
     assert not optional & needing
     for method, path, operation in operations:

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from conduit.core.policies import DEFAULT_POLICY, PolicyTable, RoutePolicy, policy, policy_of
 from conduit.core.ratelimit import RateLimitMiddleware
 from conduit.idempotency.middleware import IdempotencyMiddleware
-from tests.factories import auth, register
+from tests.factories import auth, generated_resources, register
 from tests.factories.ratelimits import AUTH_ENDPOINTS
 
 MOUNTS = ("/api", "/api/v1")
@@ -54,7 +54,10 @@ def test_every_policy_is_its_routes_declaration(app: Any) -> None:
         found = policy_of(route)
         if found != DEFAULT_POLICY:
             declared[route.endpoint.__name__] = found
-    assert declared == DECLARED
+    generated = {
+        f"create_{r.name}": RoutePolicy(idempotent=True) for r in generated_resources().values()
+    }
+    assert declared == DECLARED | generated
 
 
 def test_the_middleware_read_the_route_table(app: Any) -> None:

@@ -13,11 +13,15 @@ import asyncio
 import re
 from collections import Counter
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import text
+
+from conduit.scaffold.spec import Resource
+from conduit.scaffold.tree import Tree
 
 PASSWORD = "password123"
 
@@ -248,3 +252,23 @@ def statuses(responses: list[httpx.Response]) -> Counter[int]:
 def assert_all(responses: list[httpx.Response], status: int) -> None:
     bad = [(r.status_code, r.text[:300]) for r in responses if r.status_code != status]
     assert not bad, f"{len(bad)} of {len(responses)} not {status}: {bad[:3]}"
+
+
+def generated_resources() -> dict[str, Resource]:
+    """The resources `conduit generate resource` added to this checkout, by plural (none on
+    main; CI's generator step adds some): tests that list what the API offers include
+    theirs."""
+    return Tree(Path(__file__).resolve().parents[2]).generated()
+
+
+def generated_operations() -> set[str]:
+    """`METHOD /path` of every operation of the generated resources (the generator's
+    templates are their review)."""
+    found = set()
+    for plural, resource in generated_resources().items():
+        item = f"/api/{plural}/{{id}}"
+        found |= {f"GET /api/{plural}", f"POST /api/{plural}", f"GET {item}"}
+        found |= {f"PATCH {item}", f"PUT {item}", f"DELETE {item}"}
+        if resource.soft_delete:
+            found.add(f"POST {item}/restore")
+    return found
