@@ -72,11 +72,11 @@ def test_a_failure_while_writing_puts_everything_back(
     real = plan.replace
 
     def fail_on_the_scopes(path: Path, text: str) -> None:
-        if path.name == "permissions.py" and "TODOS_WRITE" in text:
+        if path.name == "permissions.py" and "PROBE_ITEMS_WRITE" in text:
             raise OSError("disk full")
         real(path, text)
 
     monkeypatch.setattr(plan, "replace", fail_on_the_scopes)
-    result = conduit("generate", "resource", *TODO)
+    result = conduit("generate", "resource", "probe_item", "title:str")
     assert isinstance(result.exception, OSError)
     assert snapshot(tree) == before
