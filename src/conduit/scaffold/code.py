@@ -102,11 +102,6 @@ def string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def indent(text: str, spaces: int) -> str:
-    pad = " " * spaces
-    return "\n".join(pad + line if line else line for line in text.splitlines())
-
-
 def squeeze(text: str) -> str:
     """At most two blank lines in a row, none at the end but one newline."""
     return re.sub(r"\n{4,}", "\n\n\n", text).rstrip("\n") + "\n"

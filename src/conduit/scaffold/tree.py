@@ -4,7 +4,6 @@ generated resources only, and one migration head to follow."""
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,11 +98,3 @@ _VERBS = ("Create", "Get", "Update", "Replace", "Delete", "Restore")
 
 def next_revision(head: str) -> str:
     return f"{int(head) + 1:04d}" if head.isdigit() else f"{head}_1"
-
-
-def is_python(text: str) -> bool:
-    try:
-        ast.parse(text)
-    except SyntaxError:
-        return False
-    return True
