@@ -101,6 +101,7 @@ def start_server(
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_COST": "1024",
         "MAIL_EMBEDDED_WORKER": "false",
+        "SHUTDOWN_DRAIN": "0",  # SIGTERM stops at once unless a test drains on purpose
         "MAIL_DIR": str(tmp_path / "mail"),
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "REDIS_KEY_PREFIX": key_prefix or f"test-{uuid.uuid4().hex}",

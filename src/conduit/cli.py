@@ -75,7 +75,8 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log one line per request.")] = True,
 ) -> None:
     """Run the API server (uvicorn). SIGTERM stops accepting connections, lets in-flight
-    requests finish for up to SHUTDOWN_TIMEOUT seconds, then closes the pools."""
+    requests finish for up to SHUTDOWN_TIMEOUT seconds, then closes the pools; before that,
+    /ready fails for SHUTDOWN_DRAIN seconds (core/draining.py)."""
     import uvicorn
 
     if not access_log:

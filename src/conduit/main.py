@@ -25,6 +25,7 @@ from conduit.core.compression import CompressionMiddleware
 from conduit.core.config import Environment, Settings, get_settings
 from conduit.core.db import Database
 from conduit.core.docs import install_docs
+from conduit.core.draining import Drain
 from conduit.core.errors import install_error_handlers
 from conduit.core.logging import configure_logging
 from conduit.core.mail import transport_for
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
+        app.state.drain.install()
         if settings.gc_freeze:
             _freeze_startup_objects()
         if settings.gc_threshold:
@@ -124,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry=None if settings.otel_enabled else NO_TELEMETRY,
     )
     app.state.settings = settings
+    app.state.drain = Drain(settings.shutdown_drain)
     app.state.db = Database(settings)
     app.state.redis = create_redis(settings)
     app.state.cache = create_cache(settings, app.state.redis)  # one Redis pool for all

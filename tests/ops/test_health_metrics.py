@@ -33,7 +33,8 @@ async def _get(app: Any, path: str, **kwargs: Any) -> httpx.Response:
         return await client.get(path, **kwargs)
 
 
-async def test_ready_is_503_when_redis_is_unreachable(database_url: str) -> None:
+async def test_ready_is_200_degraded_when_redis_is_unreachable(database_url: str) -> None:
+    # The app fails open without Redis: a balancer must not take the instance out for it.
     dead_redis = f"redis://127.0.0.1:{free_port()}/0"
     app = create_app(make_settings(database_url, redis_url=dead_redis, ready_timeout=1.0))
     async with app.router.lifespan_context(app):
@@ -41,13 +42,16 @@ async def test_ready_is_503_when_redis_is_unreachable(database_url: str) -> None
         response = await _get(app, "/ready")
         elapsed = time.monotonic() - started
         liveness = await _get(app, "/health")
-    assert response.status_code == 503
+        scrape = await _get(app, "/metrics")
+    assert response.status_code == 200
     assert response.json() == {
-        "status": "unavailable",
+        "status": "degraded",
         "checks": {"database": "ok", "redis": "unavailable"},
     }
     assert elapsed < 2.0
     assert liveness.status_code == 200  # liveness never looks at dependencies
+    assert _sample(scrape.text, "conduit_dependency_up", dependency="redis") == 0.0
+    assert _sample(scrape.text, "conduit_dependency_up", dependency="database") == 1.0
 
 
 async def test_ready_is_503_when_the_database_is_unreachable() -> None:

@@ -4,6 +4,7 @@ and comes back, metrics across workers."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 import uuid
 from pathlib import Path
@@ -92,3 +93,35 @@ def test_metrics_add_up_across_workers(tmp_path: Path) -> None:
     assert float(line.rpartition(" ")[2]) >= 40
     pids = {path.name.rpartition("_")[2] for path in (tmp_path / "metrics").glob("counter_*.db")}
     assert len(pids) == 2, pids  # both worker processes recorded requests
+
+
+# --- draining on SIGTERM -----------------------------------------------------------------
+
+
+def test_sigterm_fails_readiness_first_and_serves_until_the_drain_ends(tmp_path: Path) -> None:
+    drain = 2.0
+    live = start_server(tmp_path, extra_env={"SHUTDOWN_DRAIN": str(drain)})
+    code = None
+    try:
+        assert httpx.get(f"{live.url}/ready").status_code == 200
+        with httpx.Client(base_url=live.url) as keep_alive:  # a balancer's pooled connection
+            assert keep_alive.get("/api/tags").status_code == 200
+            live.process.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            deadline = signalled + drain
+            while (ready := httpx.get(f"{live.url}/ready")).status_code == 200:
+                assert time.monotonic() < deadline, "readiness never failed"
+                time.sleep(0.05)
+            assert ready.status_code == 503
+            assert ready.json()["status"] == "draining"
+            # Still serving, on new connections and on the pooled one, until the drain ends.
+            assert httpx.get(f"{live.url}/api/tags").status_code == 200
+            assert keep_alive.get("/api/tags").status_code == 200
+            assert live.process.poll() is None
+        code = live.process.wait(timeout=30)
+        assert time.monotonic() - signalled >= drain - 0.5
+    finally:
+        if code is None:
+            live.process.kill()
+    assert code in {0, -15}
+    assert "Traceback" not in live.log()

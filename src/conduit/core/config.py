@@ -132,6 +132,9 @@ class Settings(BaseSettings):
 
     # Graceful shutdown: how long in-flight requests may run after SIGTERM.
     shutdown_timeout: int = Field(default=30, ge=0)
+    # After SIGTERM, seconds `/ready` fails while requests are still served, before the
+    # server stops (core/draining.py): longer than a balancer needs to take the instance out.
+    shutdown_drain: float = Field(default=5.0, ge=0)
 
     # Freeze what is alive after start-up out of the garbage collector's reach (gc.freeze),
     # so that a full collection walks only what requests created (see conduit.main).

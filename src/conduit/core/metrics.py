@@ -54,6 +54,12 @@ STORE_ERRORS = Counter(
     "Failures of a shared store (Redis) that the app survived by failing open, by user.",
     ["component"],
 )
+DEPENDENCY_UP = Gauge(
+    "conduit_dependency_up",
+    "Whether a dependency answered the last readiness check (1) or not (0), by dependency.",
+    ["dependency"],
+    multiprocess_mode="livemin",
+)
 IDEMPOTENCY = Counter(
     "conduit_idempotency_total",
     "Requests with an Idempotency-Key, by outcome (new, replayed, conflict, mismatch).",

@@ -25,7 +25,7 @@ class Health(BaseModel):
 
 
 class Ready(BaseModel):
-    status: Literal["ok", "unavailable"]
+    status: Literal["ok", "degraded", "unavailable", "draining"]
     checks: dict[str, str]
 
 
@@ -44,19 +44,26 @@ async def health() -> Health:
     "/ready",
     summary="Readiness",
     operation_id="GetReadiness",
-    description="The database (and Redis, when configured) answer within "
-    "`READY_TIMEOUT` seconds each. 503 names the check that failed.",
+    description="Whether a load balancer should send this instance traffic. 200 while the "
+    "database answers within `READY_TIMEOUT` seconds: `ok`, or `degraded` when Redis (if "
+    "configured) does not answer, since the instance serves without it. 503 when the "
+    "database does not answer (`unavailable`), and after SIGTERM while the instance drains "
+    "(`draining`). `checks` names each dependency's state.",
     responses={
-        200: {"model": Ready, "description": "Every dependency answers"},
-        503: {"model": Ready, "description": "A dependency is unreachable"},
+        200: {"model": Ready, "description": "The database answers (`ok` or `degraded`)"},
+        503: {"model": Ready, "description": "The database is unreachable, or draining"},
     },
 )
 @policy(rate_limit="exempt")
 async def ready(request: Request) -> JSONResponse:
     state = request.app.state
     result = await ReadinessService(state.db, state.redis, state.settings.ready_timeout).check()
-    body = Ready(status="ok" if result.ready else "unavailable", checks=result.checks)
-    return JSONResponse(body.model_dump(), status_code=200 if result.ready else 503)
+    draining = state.drain.draining
+    status = "draining" if draining else result.status
+    body = Ready(status=status, checks=result.checks)
+    return JSONResponse(
+        body.model_dump(), status_code=200 if result.ready and not draining else 503
+    )
 
 
 def _registry() -> CollectorRegistry:

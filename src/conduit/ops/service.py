@@ -10,11 +10,18 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from conduit.core import metrics
 from conduit.core.db import Database
 from conduit.core.faults import classify
 from conduit.ops.repository import OpsRepository
 
 logger = logging.getLogger("conduit.ops")
+
+
+# Without the database an instance can serve nothing; without Redis it fails open (rate
+# limits, the login throttle and the shared cache fall back to the process), so only the
+# database decides readiness and Redis only degrades it.
+REQUIRED = frozenset({"database"})
 
 
 @dataclass(frozen=True)
@@ -23,7 +30,13 @@ class Readiness:
 
     @property
     def ready(self) -> bool:
-        return all(state == "ok" for state in self.checks.values())
+        return all(self.checks[name] == "ok" for name in REQUIRED)
+
+    @property
+    def status(self) -> str:
+        if not self.ready:
+            return "unavailable"
+        return "ok" if all(state == "ok" for state in self.checks.values()) else "degraded"
 
 
 class ReadinessService:
@@ -61,4 +74,6 @@ class ReadinessService:
         results = await asyncio.gather(
             *(self._check(name, probe) for name, probe in probes.items())
         )
+        for name, state in results:
+            metrics.DEPENDENCY_UP.labels(name).set(state == "ok")
         return Readiness(dict(results))
