@@ -103,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"logs kept in {stack.workdir}", flush=True)
         else:
             shutil.rmtree(stack.workdir, ignore_errors=True)
+            print("logs removed: every fault passed (--keep keeps them)", flush=True)
     return 1 if failed else 0
 
 

@@ -19,6 +19,8 @@ _SLUG = re.compile(r"^(/api/articles/)[^/?]+")
 _COUNT = re.compile(r"\(\d+ more")
 _LONG_NUMBER = re.compile(r"\b\d{4,}\b")
 _PID = re.compile(r"\(\d+\)")
+# HAProxy prints its warnings on stderr too, beside the same line on its log target.
+_STDERR_ECHO = re.compile(r"^\[(WARNING|NOTICE)\]")
 
 
 def distinct_lines(offsets: Mapping[Path, int]) -> Counter[str]:
@@ -60,6 +62,8 @@ def _conduit(line: str) -> str | None:
 def _haproxy(line: str) -> str | None:
     match = _HTTPLOG.search(line)
     if match is None:
+        if _STDERR_ECHO.match(line):
+            return None
         stripped = line.strip().split(", check duration")[0]
         return _normalise(_PID.sub("(N)", stripped[:200])) if stripped else None
     if match["flags"] == "----":

@@ -23,6 +23,8 @@ def fault_block(outcome: Outcome, logs: Sequence[Path]) -> str:
         f"{len(writes.lost)} lost, {len(writes.duplicated)} duplicated "
         f"({tally(outcome.write_outcomes)}); the slowest acknowledged after "
         f"{outcome.slowest_write:.1f} s",
+        f"  during it   {outcome.during} requests sent, {outcome.bad_during} bad "
+        f"(5xx, connection error or timeout)",
         f"  500s        {outcome.http_500}",
         f"  recovery    {_recovery(outcome.recovery)}",
     ]

@@ -39,6 +39,8 @@ class Outcome:
     statuses: Counter[str] = field(default_factory=Counter)
     writes: WriteCounts = field(default_factory=lambda: WriteCounts(0, 0))
     write_outcomes: Counter[str] = field(default_factory=Counter)
+    during: int = 0  # requests sent while the fault lasted
+    bad_during: int = 0  # of which bad (5xx, connection error, timeout)
     slowest_write: float = 0.0  # seconds, from first attempt to acknowledgement
     http_500: int = 0
     recovery: float | None = None
@@ -101,6 +103,9 @@ async def _measure(stack: Stack, load: Load, fault: Fault, outcome: Outcome) -> 
     outcome.write_outcomes = Counter(w.outcome for w in phase.writes)
     outcome.slowest_write = max((w.seconds for w in phase.writes if w.acknowledged), default=0)
     outcome.statuses = by_status(phase.requests)
+    sent_during = [r for r in phase.requests if fault_start <= r.start < fault_end]
+    outcome.during = len(sent_during)
+    outcome.bad_during = sum(r.bad for r in sent_during)
     outcome.http_500 = count_500(phase.requests, phase.probes)
     outcome.recovery = recovery_time(phase.requests, fault_end, load_end)
     outcome.fault_start = fault_start - started
