@@ -92,7 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = True
     try:
         print(f"stack: HAProxy {stack.url}, logs in {stack.workdir}", flush=True)
-        outcomes = asyncio.run(run_all(stack, faults, args.users))
+        try:
+            outcomes = asyncio.run(run_all(stack, faults, args.users))
+        except KeyboardInterrupt:
+            print("chaos: interrupted", file=sys.stderr, flush=True)
+            return 130
         failed = any(o.failed for o in outcomes)
         print("\n" + summary(outcomes, time.monotonic() - began), flush=True)
         if args.keep:

@@ -94,6 +94,9 @@ async def _measure(stack: Stack, load: Load, fault: Fault, outcome: Outcome) -> 
     finally:
         load_end = time.monotonic()
         stop.set()
+        pending = sum(w.outcome == "pending" for w in phase.writes)
+        if pending:
+            print(f"  load stopped; {pending} writes still being retried", flush=True)
         await asyncio.gather(users, polls)  # writes in progress go on until settled
 
     rows = parse_counts(await asyncio.to_thread(stack.titles, phase.prefix))
