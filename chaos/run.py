@@ -96,7 +96,7 @@ async def _measure(stack: Stack, load: Load, fault: Fault, outcome: Outcome) -> 
         stop.set()
         pending = sum(w.outcome == "pending" for w in phase.writes)
         if pending:
-            print(f"  load stopped; {pending} writes still being retried", flush=True)
+            print(f"  load stopped; waiting for {pending} writes in progress", flush=True)
         await asyncio.gather(users, polls)  # writes in progress go on until settled
 
     rows = parse_counts(await asyncio.to_thread(stack.titles, phase.prefix))
