@@ -34,6 +34,9 @@ class Fault:
     # Instance settings for this fault's run: the instances are restarted with them before
     # the load starts, and with their own after it, neither restart being measured.
     settings: Mapping[str, str] = field(default_factory=dict)
+    # The share of bad requests (5xx, connection errors, timeouts) the fault may cause while
+    # it lasts, for a fault the service should serve through (None: it may stop serving).
+    tolerated: float | None = None
 
 
 async def rolling_sigterm(ctx: Context) -> None:
@@ -98,11 +101,13 @@ FAULTS = [
         "rolling-sigterm",
         "SIGTERM to each instance in turn, each started again",
         rolling_sigterm,
+        tolerated=0.01,
     ),
     Fault(
         "sigkill",
         f"SIGKILL to instance a, started again {KILLED_SECONDS:.0f} s later",
         sigkill,
+        tolerated=0.02,  # the requests in flight on the killed instance
     ),
     Fault("pg-restart", "PostgreSQL restarted (pg_ctl restart -m fast)", pg_restart),
     Fault(
@@ -110,7 +115,12 @@ FAULTS = [
         f"PostgreSQL frozen (SIGSTOP) for {FREEZE_SECONDS:.0f} s, then SIGCONT",
         pg_freeze,
     ),
-    Fault("redis-stop", f"Redis stopped for {REDIS_DOWN_SECONDS:.0f} s, then started", redis_stop),
+    Fault(
+        "redis-stop",
+        f"Redis stopped for {REDIS_DOWN_SECONDS:.0f} s, then started",
+        redis_stop,
+        tolerated=0.01,  # the app fails open without Redis: it serves on
+    ),
     Fault(
         "small-pool",
         f"pools of 2 (DB_POOL_SIZE=2, DB_POOL_TIMEOUT=1), a {BURST_SECONDS:.0f} s burst",

@@ -44,6 +44,7 @@ class Write:
     title: str
     acknowledged: bool = False
     seconds: float = 0.0  # from the first attempt to the last answer
+    acknowledged_at: float = 0.0  # the instant its 2xx arrived
     outcome: str = "pending"  # "acknowledged", "given up", or the status that refused it
 
 
@@ -178,6 +179,7 @@ class Load:
             write.seconds = time.monotonic() - first
             if response is not None and response.is_success:
                 write.acknowledged = True
+                write.acknowledged_at = time.monotonic()
                 write.outcome = "acknowledged"
                 self.slugs.append(response.json()["article"]["slug"])
                 return

@@ -118,9 +118,52 @@ def count_500(requests: Iterable[Request], probes: Iterable[Probe]) -> int:
     return sum(r.status == "500" for r in requests) + sum(p.code == "500" for p in probes)
 
 
-def failures(writes: WriteCounts, http_500: int, recovery: float | None) -> list[str]:
-    """The issue's failure criteria, each as a reason."""
+def write_recovery(acknowledged_at: Iterable[float], fault_end: float) -> float:
+    """Seconds from the end of the fault to the last acknowledgement of a write: a write
+    held back after the fault (a key still claimed, a retry refused) delays recovery as
+    much as a failing read does."""
+    return max((at - fault_end for at in acknowledged_at), default=0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    """Requests sent while the fault lasted, the bad ones among them, and the share of bad
+    ones tolerated when the service should have kept serving through the fault (None:
+    it may not, as when its database is down)."""
+
+    sent: int
+    bad: int
+    tolerated: float | None = None
+
+    @property
+    def share(self) -> float:
+        return self.bad / self.sent if self.sent else 0.0
+
+
+def failures(
+    writes: WriteCounts,
+    http_500: int,
+    recovery: float | None,
+    *,
+    writes_recovered: float = 0.0,
+    given_up: int = 0,
+    availability: Availability | None = None,
+) -> list[str]:
+    """The issue's failure criteria, each as a reason: a lost or duplicated acknowledged
+    write, any 500, recovery (of requests or of writes) slower than `MAX_RECOVERY`, a write
+    never acknowledged, and, for a fault the service should serve through, more bad
+    requests than the fault tolerates."""
     reasons: list[str] = []
+    if writes_recovered > MAX_RECOVERY:
+        reasons.append(f"a write acknowledged {writes_recovered:.1f} s after the fault")
+    if given_up:
+        reasons.append(f"{given_up} writes never acknowledged")
+    tolerated = availability.tolerated if availability is not None else None
+    if availability is not None and tolerated is not None and availability.share > tolerated:
+        reasons.append(
+            f"{availability.bad} of {availability.sent} requests bad during the fault "
+            f"({availability.share:.1%} > {tolerated:.0%})"
+        )
     if writes.lost:
         reasons.append(f"{len(writes.lost)} acknowledged writes lost")
     if writes.duplicated:

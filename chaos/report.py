@@ -26,7 +26,8 @@ def fault_block(outcome: Outcome, logs: Sequence[Path]) -> str:
         f"  during it   {outcome.during} requests sent, {outcome.bad_during} bad "
         f"(5xx, connection error or timeout)",
         f"  500s        {outcome.http_500}",
-        f"  recovery    {_recovery(outcome.recovery)}",
+        f"  recovery    {_recovery(outcome.recovery)} (requests), "
+        f"{outcome.writes_recovered:.1f} s (the last write acknowledged after the fault)",
     ]
     for name in sorted(outcome.ready_during):
         lines.append(f"  /ready {name}    during: {tally(outcome.ready_during[name])}")

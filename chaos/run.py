@@ -15,6 +15,7 @@ from chaos.logs import distinct_lines
 from chaos.measure import (
     MAX_RECOVERY,
     STEADY_WINDOW,
+    Availability,
     WriteCounts,
     by_status,
     count_500,
@@ -23,6 +24,7 @@ from chaos.measure import (
     parse_counts,
     ready_answers,
     recovery_time,
+    write_recovery,
 )
 from chaos.stack import Stack
 
@@ -44,6 +46,7 @@ class Outcome:
     slowest_write: float = 0.0  # seconds, from first attempt to acknowledgement
     http_500: int = 0
     recovery: float | None = None
+    writes_recovered: float = 0.0  # seconds from the fault's end to the last acknowledgement
     fault_start: float = 0.0  # seconds after the load started
     fault_end: float = 0.0
     load_seconds: float = 0.0
@@ -119,7 +122,16 @@ async def _measure(stack: Stack, load: Load, fault: Fault, outcome: Outcome) -> 
         outcome.ready_during[name] = ready_answers(phase.probes, name, fault_start, fault_end)
         outcome.ready_after[name] = ready_answers(phase.probes, name, fault_end, load_end)
     outcome.log_lines = distinct_lines(offsets)
-    outcome.reasons = failures(outcome.writes, outcome.http_500, outcome.recovery)
+    acknowledged_at = (w.acknowledged_at for w in phase.writes if w.acknowledged)
+    outcome.writes_recovered = write_recovery(acknowledged_at, fault_end)
+    outcome.reasons = failures(
+        outcome.writes,
+        outcome.http_500,
+        outcome.recovery,
+        writes_recovered=outcome.writes_recovered,
+        given_up=outcome.write_outcomes["given up"],
+        availability=Availability(outcome.during, outcome.bad_during, fault.tolerated),
+    )
 
 
 def _haproxy_log(stack: Stack) -> Path:

@@ -12,6 +12,7 @@ from chaos.measure import (
     CONN,
     STEADY_WINDOW,
     TIMEOUT,
+    Availability,
     Probe,
     Request,
     WriteCounts,
@@ -22,6 +23,7 @@ from chaos.measure import (
     ready_answers,
     recovery_time,
     tally,
+    write_recovery,
 )
 
 
@@ -77,6 +79,24 @@ def test_failure_reasons() -> None:
         "2 writes duplicated",
         "2 HTTP 500s",
     ]
+
+
+def test_writes_held_back_and_a_service_down_for_what_it_can_serve_without_fail() -> None:
+    clean = WriteCounts(10, 10)
+    assert write_recovery([], 100.0) == 0.0
+    assert write_recovery([90.0, 101.5, 104.0], 100.0) == 4.0
+    assert failures(clean, 0, 0.0, writes_recovered=30.0) == []
+    assert failures(clean, 0, 0.0, writes_recovered=57.0) == [
+        "a write acknowledged 57.0 s after the fault"
+    ]
+    assert failures(clean, 0, 0.0, given_up=2) == ["2 writes never acknowledged"]
+    down = Availability(sent=1000, bad=900, tolerated=0.01)
+    assert failures(clean, 0, 0.0, availability=down) == [
+        "900 of 1000 requests bad during the fault (90.0% > 1%)"
+    ]
+    assert failures(clean, 0, 0.0, availability=Availability(1000, 10, 0.01)) == []
+    assert failures(clean, 0, 0.0, availability=Availability(1000, 900, None)) == []
+    assert Availability(0, 0, 0.01).share == 0.0
 
 
 def test_500s_and_ready_answers() -> None:
