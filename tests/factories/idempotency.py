@@ -65,13 +65,13 @@ def postgres_only(database_url: str) -> None:
 
 
 @asynccontextmanager
-async def holding(database_url: str, statement: str) -> AsyncIterator[None]:
-    """Another connection runs `statement` in a transaction it keeps open (its locks held)
-    until the block ends, then rolls back."""
+async def holding(database_url: str, statement: str, **params: Any) -> AsyncIterator[None]:
+    """Another connection runs `statement` (with `params`) in a transaction it keeps open,
+    its locks held, until the block ends, then rolls back."""
     engine = create_async_engine(database_url)
     try:
         async with engine.connect() as conn:
-            await conn.execute(text(statement))
+            await conn.execute(text(statement), params)
             yield
             await conn.rollback()
     finally:
