@@ -164,9 +164,9 @@ def report(fault: Fault) -> None:
 
 
 def log_failure(log: logging.Logger, message: str, exc: BaseException) -> None:
-    """For work that may fail without failing the request (settling an idempotency key, a
-    background round): an infrastructure fault is reported as such, anything else is logged
-    with its traceback on `log`."""
+    """For work that may fail without failing the request (purging expired idempotency
+    keys, a background round): an infrastructure fault is reported as such, anything else is
+    logged with its traceback on `log`."""
     fault = classify(exc)
     if fault is not None:
         report(fault)

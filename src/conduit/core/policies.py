@@ -4,16 +4,23 @@ A route's policy is declared where the route is declared, by `@policy(...)` dire
 its router's decorator; a route without one has the default policy. The middleware read
 the policies from the application's route table (`PolicyTable.of(app.router.routes)`),
 once, when the middleware stack is built at start-up: no path strings of their own.
+
+`KeyedWrite` is what a keyed request of an idempotent route carries in its ASGI scope (put
+there by the idempotency middleware): `SessionRoute` runs the route's work through it,
+inside the request's unit of work, so that the key is recorded in the work's transaction.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Scope
 
 # `auth`: the strict per-IP limit (sign-up, logins, tokens, e-mail flows); `exempt`: never
 # counted (probes and scrapers); `default`: the caller's `user` or `anon` bucket.
@@ -23,13 +30,35 @@ RateLimitClass = Literal["default", "auth", "exempt"]
 @dataclass(frozen=True, slots=True)
 class RoutePolicy:
     rate_limit: RateLimitClass = "default"
-    # A signed-in POST with `Idempotency-Key` is claimed, replayed or refused
-    # (idempotency/middleware.py); only a POST route may say so.
+    # A signed-in POST with `Idempotency-Key` is claimed, replayed or refused in its unit of
+    # work (`KeyedWrite`); only a POST route may say so.
     idempotent: bool = False
 
 
 DEFAULT_POLICY = RoutePolicy()
 _ATTRIBUTE = "__conduit_policy__"
+_KEYED_WRITE = "conduit.keyed_write"  # the scope key of a request's `KeyedWrite`
+
+
+class KeyedWrite(Protocol):
+    """The `Idempotency-Key` of one request to an idempotent route (idempotency/service.py)."""
+
+    async def run(self, session: AsyncSession, work: Callable[[], Awaitable[Response]]) -> Response:
+        """Claim the key in `session`'s transaction, then replay, refuse or run `work` and
+        record its response there too, before the unit of work commits."""
+        ...
+
+
+def with_keyed_write(scope: Scope, keyed: KeyedWrite) -> Scope:
+    """A copy of `scope` that carries `keyed` to the route."""
+    return {**scope, _KEYED_WRITE: keyed}
+
+
+def keyed_write(scope: Scope) -> KeyedWrite | None:
+    """The `KeyedWrite` the request carries, if any."""
+    found: KeyedWrite | None = scope.get(_KEYED_WRITE)
+    return found
+
 
 E = TypeVar("E", bound=Callable[..., Any])
 

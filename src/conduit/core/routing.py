@@ -5,6 +5,9 @@ each request in one unit of work (`Database.session`): a session that holds no c
 until its first statement, committed once the endpoint has returned and its response is
 rendered but before it is sent (a failed commit reaches the client as an error, never as a
 success), rolled back when anything raises. Reads (GET, HEAD, OPTIONS) get a read-only one.
+A route declared `@policy(idempotent=True)` runs a request that carries a `KeyedWrite`
+(core/policies.py) through it, so that its key is claimed and its response recorded in
+that same unit of work.
 Dependencies reach the session with `request_session(request)`, the one accessor.
 
 Both document on their OpenAPI operation what follows from their dependencies (security,
@@ -29,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conduit.core.db import Database
 from conduit.core.openapi import document
 from conduit.core.params import takes_only_the_request
+from conduit.core.policies import keyed_write, policy_of
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SESSION = "conduit.session"  # the scope key of a request's session
@@ -57,13 +61,17 @@ class SessionRoute(DocumentedRoute):
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
+        idempotent = policy_of(self).idempotent
 
         async def in_unit_of_work(request: Request) -> Response:
             database: Database = request.app.state.db
             write = request.method not in SAFE_METHODS
+            keyed = keyed_write(request.scope) if idempotent and write else None
             async with database.session(write=write) as session:
                 request.scope[_SESSION] = session
-                return await handler(request)
+                if keyed is None:
+                    return await handler(request)
+                return await keyed.run(session, lambda: handler(request))
 
         return in_unit_of_work
 

@@ -5,10 +5,12 @@ create an article, comment on one, favorite one, follow a profile), found in the
 application's route table at start-up. A request without the header, on another route, or
 without valid credentials goes through untouched (the route answers as usual, 401 included).
 
-The body is read in full to fingerprint the request (SHA-256 of method, path, query and
-body) and handed on to the app unchanged. The app's response is held until it is complete,
-so that it is recorded (2xx) or the key released (anything else) before the client sees it:
-a retry sent the moment the response arrives is replayed, never refused as a duplicate.
+It does what needs no database transaction: it checks the key (422 for an invalid one),
+reads the body in full to fingerprint the request (SHA-256 of method, path, query and body)
+and hands the request on, body unchanged, carrying a `KeyedRequest` in its scope. The route
+claims, replays or refuses the key in the request's own unit of work (idempotency/service.py),
+so the key is committed together with the work or not at all. Expired keys are purged now
+and then, after the response.
 """
 
 from __future__ import annotations
@@ -19,29 +21,21 @@ import re
 
 from fastapi import FastAPI
 from starlette.datastructures import Headers
-from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from conduit.core import metrics
 from conduit.core.config import Settings
 from conduit.core.context import Identify
 from conduit.core.errors import error_response
 from conduit.core.faults import log_failure
-from conduit.core.policies import PolicyTable
-from conduit.idempotency.service import (
-    CONFLICT,
-    MISMATCH,
-    REPLAYED,
-    IdempotencyService,
-    StoredResponse,
-)
+from conduit.core.policies import PolicyTable, policy_of, with_keyed_write
+from conduit.core.routing import SessionRoute
+from conduit.idempotency.service import IdempotencyService
 
 logger = logging.getLogger("conduit.idempotency")
 
 HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 255
-MAX_STORED_BYTES = 1024 * 1024  # a larger response is not recorded (the key is released)
 _PRINTABLE = re.compile(f"[\\x20-\\x7e]{{1,{MAX_KEY_LENGTH}}}")
 
 
@@ -74,6 +68,10 @@ class IdempotencyMiddleware:
         # `routes` is the application's route list, read here: the stack is built at the
         # app's first call (its start-up), once every route is mounted.
         self.covered = PolicyTable.of(routes).idempotent_paths
+        for route in routes:
+            if policy_of(route).idempotent and not isinstance(route, SessionRoute):
+                # Only a SessionRoute runs the key in its unit of work; another would ignore it.
+                raise TypeError(f"{route!r}: an idempotent route is a SessionRoute")
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -119,68 +117,12 @@ class IdempotencyMiddleware:
                 return
         body = b"".join(chunks)
 
-        begun = await self.service.begin(user_id, key, fingerprint(scope, body))
-        metrics.IDEMPOTENCY.labels(begun.outcome).inc()
-        if begun.outcome == REPLAYED:
-            assert begun.stored is not None
-            await _replayed(begun.stored)(scope, receive, send)
-            return
-        if begun.outcome == MISMATCH:
-            errors = {"idempotency_key": ["was used with a different request"]}
-            await error_response(422, errors)(scope, receive, send)
-            return
-        if begun.outcome == CONFLICT:
-            errors = {"idempotency_key": ["is in use by a request still in progress"]}
-            await error_response(409, errors)(scope, receive, send)
-            return
-        await self._first(scope, _replay([body], False, receive), send, user_id, key, begun.claim)
+        keyed = self.service.keyed(user_id, key, fingerprint(scope, body))
+        await self.app(with_keyed_write(scope, keyed), _replay([body], False, receive), send)
         try:
             await self.service.purge_now_and_then()
         except Exception as exc:
             log_failure(logger, "could not purge expired idempotency keys", exc)
-
-    async def _first(
-        self, scope: Scope, receive: Receive, send: Send, user_id: int, key: str, claim: str
-    ) -> None:
-        """Run the request that holds the claim; record or release before answering."""
-        start: Message | None = None
-        parts: list[bytes] = []
-        settled = False
-
-        async def hold(message: Message) -> None:
-            nonlocal start, settled
-            if message["type"] == "http.response.start":
-                start = message
-                return
-            if message["type"] != "http.response.body" or start is None:
-                await send(message)
-                return
-            parts.append(message.get("body", b""))
-            if message.get("more_body", False):
-                return
-            body = b"".join(parts)
-            status: int = start["status"]
-            settled = True
-            try:
-                if 200 <= status < 300 and len(body) <= MAX_STORED_BYTES:
-                    content_type = Headers(raw=start["headers"]).get("content-type")
-                    stored = StoredResponse(status, content_type, body)
-                    await self.service.complete(user_id, key, claim, stored)
-                else:
-                    await self.service.release(user_id, key, claim)
-            except Exception as exc:  # the work is done: answer anyway; the claim expires
-                log_failure(logger, "could not settle an idempotency key", exc)
-            await send(start)
-            await send({"type": "http.response.body", "body": body, "more_body": False})
-
-        try:
-            await self.app(scope, receive, hold)
-        finally:
-            if not settled:  # the app failed or answered nothing: let a retry run again
-                try:
-                    await self.service.release(user_id, key, claim)
-                except Exception as exc:
-                    log_failure(logger, "could not release an idempotency key", exc)
 
 
 def _replay(chunks: list[bytes], more: bool, receive: Receive) -> Receive:
@@ -194,13 +136,6 @@ def _replay(chunks: list[bytes], more: bool, receive: Receive) -> Receive:
         return await receive()
 
     return replay
-
-
-def _replayed(stored: StoredResponse) -> Response:
-    headers = {"Idempotent-Replayed": "true"}
-    if stored.content_type:
-        headers["Content-Type"] = stored.content_type
-    return Response(stored.body, status_code=stored.status_code, headers=headers)
 
 
 def install_idempotency(app: FastAPI, settings: Settings, identify: Identify) -> IdempotencyService:

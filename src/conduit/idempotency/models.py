@@ -1,4 +1,5 @@
-"""Idempotency keys: a claimed key and, once the request succeeded, its response."""
+"""Idempotency keys: a key held by a request's transaction and, once it succeeded, its
+response."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ DONE = "done"
 
 
 class IdempotencyRecord(Base):
-    """One key of one user. `in_progress` while the first request runs (held by `claim`
-    until `locked_until`); `done` with the response to replay once it succeeded."""
+    """One key of one user, written in the transaction of the request that holds it:
+    `in_progress` until that request's response is recorded, `done` with the response to
+    replay. `claim` and `locked_until` are left from the two-step design and no longer set."""
 
     __tablename__ = "idempotency_keys"
     __table_args__ = (

@@ -16,26 +16,15 @@ class IdempotencyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def insert_claim(
-        self,
-        user_id: int,
-        key: str,
-        fingerprint: str,
-        claim: str,
-        now: datetime,
-        locked_until: datetime,
-    ) -> bool:
-        """Claim a key nobody holds; False when the user already has a row for it."""
+    async def insert_claim(self, user_id: int, key: str, fingerprint: str, now: datetime) -> bool:
+        """Claim a key nobody holds; False when the user already has a row for it.
+
+        On PostgreSQL, while another transaction holds an uncommitted row for the same key,
+        this waits on the unique index until that transaction ends."""
         stmt = (
             insert_ignore(self.session, IdempotencyRecord.__table__)
             .values(
-                user_id=user_id,
-                key=key,
-                fingerprint=fingerprint,
-                state=IN_PROGRESS,
-                claim=claim,
-                locked_until=locked_until,
-                created_at=now,
+                user_id=user_id, key=key, fingerprint=fingerprint, state=IN_PROGRESS, created_at=now
             )
             .returning(IdempotencyRecord.id)
         )
@@ -50,43 +39,40 @@ class IdempotencyRepository:
         )
         return (await self.session.scalars(stmt)).first()
 
+    async def take_over(
+        self, record: IdempotencyRecord, fingerprint: str, created_at: datetime
+    ) -> None:
+        """Start `record` afresh for a new request (its row is locked by `get_locked`)."""
+        record.fingerprint = fingerprint
+        record.state = IN_PROGRESS
+        record.claim = None
+        record.locked_until = None
+        record.status_code = None
+        record.content_type = None
+        record.response_body = None
+        record.created_at = created_at
+        await self.session.flush()
+
     async def record_response(
-        self,
-        user_id: int,
-        key: str,
-        claim: str,
-        *,
-        status_code: int,
-        content_type: str | None,
-        body: bytes,
-    ) -> bool:
-        """Store the response of the claim's request; False if the claim was taken over."""
-        result = await self.session.execute(
+        self, user_id: int, key: str, *, status_code: int, content_type: str | None, body: bytes
+    ) -> None:
+        """Store the response of the request that holds the key in this transaction."""
+        await self.session.execute(
             update(IdempotencyRecord)
             .where(
                 IdempotencyRecord.user_id == user_id,
                 IdempotencyRecord.key == key,
-                IdempotencyRecord.claim == claim,
                 IdempotencyRecord.state == IN_PROGRESS,
             )
             .values(
-                state=DONE,
-                locked_until=None,
-                status_code=status_code,
-                content_type=content_type,
-                response_body=body,
+                state=DONE, status_code=status_code, content_type=content_type, response_body=body
             )
-            .returning(IdempotencyRecord.id)
         )
-        return result.first() is not None
 
-    async def release(self, user_id: int, key: str, claim: str) -> None:
+    async def remove(self, user_id: int, key: str) -> None:
         await self.session.execute(
             delete(IdempotencyRecord).where(
-                IdempotencyRecord.user_id == user_id,
-                IdempotencyRecord.key == key,
-                IdempotencyRecord.claim == claim,
-                IdempotencyRecord.state == IN_PROGRESS,
+                IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
             )
         )
 
