@@ -44,6 +44,7 @@ class Write:
     title: str
     acknowledged: bool = False
     seconds: float = 0.0  # from the first attempt to the last answer
+    first: float = 0.0  # the instant of its first attempt
     acknowledged_at: float = 0.0  # the instant its 2xx arrived
     outcome: str = "pending"  # "acknowledged", "given up", or the status that refused it
 
@@ -165,7 +166,7 @@ class Load:
             "tagList": ["chaos", f"chaos{user.index % 5}"],
         }
         headers = {"Authorization": f"Token {user.token}", "Idempotency-Key": uuid.uuid4().hex}
-        first = time.monotonic()
+        first = write.first = time.monotonic()
         deadline = first + WRITE_DEADLINE
         while True:
             response = await self._send(

@@ -118,11 +118,12 @@ def count_500(requests: Iterable[Request], probes: Iterable[Probe]) -> int:
     return sum(r.status == "500" for r in requests) + sum(p.code == "500" for p in probes)
 
 
-def write_recovery(acknowledged_at: Iterable[float], fault_end: float) -> float:
-    """Seconds from the end of the fault to the last acknowledgement of a write: a write
-    held back after the fault (a key still claimed, a retry refused) delays recovery as
-    much as a failing read does."""
-    return max((at - fault_end for at in acknowledged_at), default=0.0)
+def write_recovery(writes: Iterable[tuple[float, float]], fault_end: float) -> float:
+    """The longest a write waited after the fault had ended, from the later of the fault's
+    end and its first attempt to its acknowledgement (`writes`: (first attempt,
+    acknowledged) instants): a write held back after the fault (a key still claimed, a
+    retry refused) delays recovery as much as a failing read does."""
+    return max((done - max(first, fault_end) for first, done in writes), default=0.0)
 
 
 @dataclass(frozen=True, slots=True)

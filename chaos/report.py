@@ -27,7 +27,7 @@ def fault_block(outcome: Outcome, logs: Sequence[Path]) -> str:
         f"(5xx, connection error or timeout)",
         f"  500s        {outcome.http_500}",
         f"  recovery    {_recovery(outcome.recovery)} (requests), "
-        f"{outcome.writes_recovered:.1f} s (the last write acknowledged after the fault)",
+        f"{outcome.writes_recovered:.1f} s (the longest a write waited after the fault)",
     ]
     for name in sorted(outcome.ready_during):
         lines.append(f"  /ready {name}    during: {tally(outcome.ready_during[name])}")

@@ -122,8 +122,8 @@ async def _measure(stack: Stack, load: Load, fault: Fault, outcome: Outcome) -> 
         outcome.ready_during[name] = ready_answers(phase.probes, name, fault_start, fault_end)
         outcome.ready_after[name] = ready_answers(phase.probes, name, fault_end, load_end)
     outcome.log_lines = distinct_lines(offsets)
-    acknowledged_at = (w.acknowledged_at for w in phase.writes if w.acknowledged)
-    outcome.writes_recovered = write_recovery(acknowledged_at, fault_end)
+    acknowledged = ((w.first, w.acknowledged_at) for w in phase.writes if w.acknowledged)
+    outcome.writes_recovered = write_recovery(acknowledged, fault_end)
     outcome.reasons = failures(
         outcome.writes,
         outcome.http_500,

@@ -84,7 +84,8 @@ def test_failure_reasons() -> None:
 def test_writes_held_back_and_a_service_down_for_what_it_can_serve_without_fail() -> None:
     clean = WriteCounts(10, 10)
     assert write_recovery([], 100.0) == 0.0
-    assert write_recovery([90.0, 101.5, 104.0], 100.0) == 4.0
+    # (first attempt, acknowledged): a write sent after the fault counts from its sending.
+    assert write_recovery([(80.0, 90.0), (95.0, 101.5), (103.0, 103.5)], 100.0) == 1.5
     assert failures(clean, 0, 0.0, writes_recovered=30.0) == []
     assert failures(clean, 0, 0.0, writes_recovered=57.0) == [
         "a write acknowledged 57.0 s after the fault"

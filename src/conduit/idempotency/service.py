@@ -9,7 +9,7 @@ Postgres", with a single atomic phase):
 2. a row for the same request (method, path and body) that is `done` is replayed without
    running the route; one for a different request is refused (422, `mismatch`); one older
    than `IDEMPOTENCY_TTL`, or a committed `in_progress` row (left by the former two-step
-   design), is taken over;
+   design) whose lock has passed, is taken over (until then it is refused: 409);
 3. the route runs; a 2xx response small enough to keep is recorded in the row (`done`),
    any other answer deletes the row, all before the unit of work commits.
 
@@ -116,8 +116,12 @@ class KeyedRequest:
                 headers["Content-Type"] = record.content_type
             body = record.response_body or b""
             return Response(body, status_code=record.status_code, headers=headers)
-        # Expired, or `in_progress` yet committed, which no transaction of this design
-        # leaves: start afresh.
+        # A committed `in_progress` row comes from the former two-step design: during a
+        # rolling upgrade an instance of it may still run that request until `locked_until`.
+        if not expired and record.locked_until is not None and record.locked_until > now:
+            metrics.IDEMPOTENCY.labels(CONFLICT).inc()
+            raise Conflict("idempotency_key", "is in use by a request still in progress")
+        # Expired, or a former claim whose lock has passed: start afresh.
         await repo.take_over(record, self.fingerprint, now if expired else record.created_at)
         return None
 
