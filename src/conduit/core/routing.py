@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
 from typing import Any, cast
 
 from fastapi import Request, Response
@@ -61,11 +62,19 @@ class SessionRoute(DocumentedRoute):
         async def in_unit_of_work(request: Request) -> Response:
             database: Database = request.app.state.db
             write = request.method not in SAFE_METHODS
+            if not write:
+                return await database.read(partial(_run, handler, request), request.headers)
             async with database.session(write=write) as session:
                 request.scope[_SESSION] = session
                 return await handler(request)
 
         return in_unit_of_work
+
+
+async def _run(handler: Handler, request: Request, session: AsyncSession) -> Response:
+    """The handler in the read unit of work `session` (which may run twice: `Database.read`)."""
+    request.scope[_SESSION] = session
+    return await handler(request)
 
 
 class DirectRoute(DocumentedRoute):
