@@ -48,7 +48,7 @@ REPLICA_LAG = Gauge(
 )
 REPLICA_UP = Gauge(
     "conduit_db_replica_up",
-    "1 when the read replica answered its last poll and reads since, 0 when it is skipped.",
+    "1 when the read replica answered its last poll and no read on it failed since.",
     ["replica"],
     multiprocess_mode="livemin",
 )
