@@ -77,6 +77,7 @@ class Postgres:
             "-R",
             "-X",
             "stream",
+            "--checkpoint=fast",  # a spread checkpoint would keep the copy waiting on it
             "--no-sync",
         )
         replica.configure({"hot_standby": "on"})

@@ -32,6 +32,7 @@ from conduit.core.mail import transport_for
 from conduit.core.middleware import BodyLimitMiddleware, RequestContextMiddleware, security_headers
 from conduit.core.ratelimit import RATE_LIMIT_HEADERS, install_rate_limiting
 from conduit.core.redis import create_redis
+from conduit.core.replicas import MarkWriters, Replicas
 from conduit.core.security import PasswordHasher, TokenCodec
 from conduit.idempotency.middleware import install_idempotency
 from conduit.outbox.service import OutboxDeliverer
@@ -94,14 +95,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             _freeze_startup_objects()
         if settings.gc_threshold:
             _set_gc_threshold(settings.gc_threshold)
-        worker: asyncio.Task[None] | None = None
+        workers: list[asyncio.Task[None]] = []
         if settings.mail_embedded_worker:
-            worker = asyncio.create_task(app.state.deliverer.run_forever(stop=stop))
+            workers.append(asyncio.create_task(app.state.deliverer.run_forever(stop=stop)))
+        if app.state.replicas is not None:
+            workers.append(asyncio.create_task(app.state.replicas.run(stop)))
         try:
             yield
         finally:
             stop.set()
-            if worker is not None:
+            for worker in workers:
                 await worker
             app.state.passwords.close()  # the hashing threads
             await _close_quietly("cache", app.state.cache.close())
@@ -139,9 +142,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.deliverer = OutboxDeliverer(app.state.db, transport_for(settings), settings)
 
+    identity = IdentityResolver(app.state.db, app.state.tokens)
+    app.state.replicas = None
+    if settings.database_replica_url and not settings.is_sqlite:
+        app.state.replicas = Replicas(
+            app.state.db, settings, app.state.redis, identity.token_user_id
+        )
+        app.state.db.router = app.state.replicas
+
     install_error_handlers(app)
     install_docs(app)
-    install_middleware(app, settings, IdentityResolver(app.state.db, app.state.tokens))
+    install_middleware(app, settings, identity)
     mount_domains(app, settings.api_prefix)
     return app
 
@@ -183,6 +194,8 @@ def install_middleware(app: FastAPI, settings: Settings, identity: IdentityResol
             allow_credentials="*" not in settings.cors_origins,
             max_age=600,
         )
+    if app.state.replicas is not None:
+        app.add_middleware(MarkWriters, replicas=app.state.replicas)
     app.add_middleware(
         RequestContextMiddleware,
         client_ip=ClientIP(settings.trusted_proxies),

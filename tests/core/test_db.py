@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from conduit.articles.models import Tag
-from conduit.core import db as db_module
+from conduit.core import engine as engine_module
 from conduit.core.config import Settings
 from conduit.core.db import Database
 from conduit.core.errors import ServiceUnavailable
@@ -66,7 +66,7 @@ async def test_only_an_idle_connection_is_pinged_and_a_dead_one_replaced(
         async with outside.connect() as conn:
             await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
         await outside.dispose()
-        monkeypatch.setattr(db_module, "PING_AFTER_IDLE", 0.0)  # every connection is "idle"
+        monkeypatch.setattr(engine_module, "PING_AFTER_IDLE", 0.0)  # every connection is "idle"
         replaced, _ = await _backend_pid(database)
         assert replaced != first  # the ping found the dead connection; the pool replaced it
         assert pings

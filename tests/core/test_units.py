@@ -27,9 +27,11 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     real = Database.session
 
     @asynccontextmanager
-    async def counted(self: Database, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+    async def counted(
+        self: Database, *, write: bool = True, replica: int | None = None
+    ) -> AsyncIterator[AsyncSession]:
         seen.append(write)
-        async with real(self, write=write) as session:
+        async with real(self, write=write, replica=replica) as session:
             yield session
 
     monkeypatch.setattr(Database, "session", counted)

@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, bindparam, inspect, text
 
 from conduit.core.config import Settings
-from conduit.core.db import UTCDateTime, create_engine
+from conduit.core.db import UTCDateTime
+from conduit.core.engine import create_engine
 
 T = TypeVar("T")
 

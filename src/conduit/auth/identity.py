@@ -73,6 +73,13 @@ class IdentityResolver:
             self._remember(fingerprint, owner)
         return owner
 
+    async def token_user_id(self, headers: Headers) -> int | None:
+        """The user id an access token names (signature and expiry checked), with no query:
+        only to route the caller's reads (core/replicas.py), it grants nothing."""
+        token, _ = _credentials(headers)
+        claims = None if token is None else self._claims(token)
+        return None if claims is None else claims.user_id
+
     async def verified_user_id(self, headers: Headers) -> int | None:
         """The caller's user id, if the session or key is live and the user active."""
         token, key = _credentials(headers)

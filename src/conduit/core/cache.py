@@ -6,7 +6,8 @@ it changes, after its transaction commits; every entry built on older data becom
 unreachable at once, and its TTL reclaims it. A reader that raced a writer (read the
 generation, then old rows) can only store its result under the old generation, where no
 one looks again. Nothing is ever deleted, so invalidation is one round trip however many
-entries there are.
+entries there are. A miss is read from the primary (`from_primary`), never from a replica
+that may not have the write that bumped the generation yet.
 
 Three implementations: Redis (shared by every instance, when `REDIS_URL` is set), an
 in-process LRU with TTL (one process), and a null cache (`CACHE_ENABLED=false`).
@@ -26,6 +27,7 @@ from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -33,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.core import metrics
 from conduit.core.config import Settings
-from conduit.core.db import after_commit
+from conduit.core.db import after_commit, from_primary
 from conduit.core.redis import redis_client
 
 logger = logging.getLogger("conduit.cache")
@@ -100,7 +102,8 @@ class Cache(ABC):
             metrics.CACHE.labels(name, "hit").inc()
             return cached
         metrics.CACHE.labels(name, "miss").inc()
-        body = await produce()
+        with from_primary():
+            body = await produce()
         try:
             await self._set(versioned, body)
         except CacheUnavailable as exc:
@@ -116,10 +119,7 @@ class Cache(ABC):
         """Bump these generations once `session` commits (a rollback drops it), before the
         response is sent."""
 
-        async def bump() -> None:
-            await self.invalidate(*names)
-
-        after_commit(session, bump)
+        after_commit(session, partial(self.invalidate, *names))
 
     async def _pay_owed(self, *, quiet: bool = False) -> None:
         if not self._owed:

@@ -69,8 +69,22 @@ class Settings(BaseSettings):
     db_plan_cache_mode: Literal["auto", "force_generic_plan", "force_custom_plan"] = (
         "force_generic_plan"
     )
+    # PostgreSQL's statement_timeout and lock_timeout on the application's connections, in
+    # seconds (0: none). A request should never wait inside the database longer than its
+    # client waits for the answer (30 s is the usual client and proxy timeout), and a lock
+    # held for seconds is a stuck writer to answer 503 for, not a queue to join.
+    db_statement_timeout: float = Field(default=30.0, ge=0)
+    db_lock_timeout: float = Field(default=5.0, ge=0)
+    # Behind pgbouncer in transaction pooling: no prepared-statement cache, unique statement
+    # names, no startup parameters (set them per role or database instead: docs/replicas.md).
+    db_pgbouncer: bool = False
     db_echo: bool = False
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+
+    # Read replicas (PostgreSQL): the reads of GET and HEAD routes go to one that is up and
+    # lags the primary by at most `replica_max_lag` seconds (docs/replicas.md).
+    database_replica_url: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    replica_max_lag: float = Field(default=5.0, gt=0)
 
     # Redis: shared state for several instances (login throttling); in-process without it.
     redis_url: str | None = None
@@ -163,7 +177,7 @@ class Settings(BaseSettings):
     argon2_queue: int = Field(default=128, ge=0)
     argon2_nice: int = Field(default=10, ge=0, le=19)
 
-    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", "database_replica_url", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         return parse_list(value)

@@ -24,6 +24,7 @@ class RequestContext:
     request_id: str
     client_ip: str
     user_id: int | None = None
+    wrote: bool = False  # a write committed (set by `Database.session` when replicas are on)
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("conduit_request", default=None)

@@ -3,29 +3,31 @@ The route class that gives each request its unit of work is in `core/routing.py`
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias, TypeVar
 
-from sqlalchemy import DateTime, MetaData, Row, Select, event
-from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import InvalidatePoolError
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
-from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy import DateTime, MetaData, Row, Select
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
+from starlette.datastructures import Headers
 
-from conduit.core import faults, metrics
+from conduit.core import faults
 from conduit.core.config import Settings
-from conduit.core.errors import DomainError, unavailable
-from conduit.core.reads import DIRECT_READS
+from conduit.core.context import current_context
+from conduit.core.engine import (
+    SQLITE_BEGIN,
+    Pinger,
+    count_pool_connections,
+    create_engine,
+    warn_about_pgbouncer,
+)
+from conduit.core.errors import DomainError, ServiceUnavailable, unavailable
+from conduit.core.reads import BIND_MAY_CHANGE, DIRECT_READS
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -41,12 +43,10 @@ AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 
 MAX_ID = 2**31 - 1  # primary keys are 32-bit integers
 
-# Execution option read by the SQLite "begin" hook: writers take the write lock up front
-# (BEGIN IMMEDIATE) so that concurrent writers queue on busy_timeout instead of failing.
-_SQLITE_BEGIN = "conduit_sqlite_begin"
-# A pooled connection idle this long is pinged before use (see `_ping_idle_connections`).
-PING_AFTER_IDLE = 5.0  # seconds
-_IDLE_SINCE = "conduit_idle_since"
+_PRIMARY = "conduit_primary_bind"  # a replica session's info: where fills read
+# Set while a read fills the shared cache: a replica session's statements go to the primary.
+_FROM_PRIMARY: ContextVar[bool] = ContextVar("conduit_from_primary", default=False)
+T = TypeVar("T")
 
 
 class Base(DeclarativeBase):
@@ -77,75 +77,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, foreign_keys: bool) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-        # Let SQLAlchemy, not the driver, emit BEGIN (needed for SAVEPOINT and IMMEDIATE).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        mode = conn.get_execution_options().get(_SQLITE_BEGIN, "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
-
-
-def create_engine(settings: Settings, *, migrating: bool = False) -> AsyncEngine:
-    """The engine for `settings`. `migrating`: SQLite foreign keys off, as Alembic's batch
-    mode needs (rebuilding a table must not cascade deletes into the tables that refer to it)."""
-    url = settings.database_url
-    if settings.is_sqlite:
-        engine = create_async_engine(url, echo=settings.db_echo, hide_parameters=True)
-        _configure_sqlite(engine, settings.sqlite_busy_timeout_ms, foreign_keys=not migrating)
-        return engine
-    return create_async_engine(
-        url,
-        echo=settings.db_echo,
-        hide_parameters=True,  # never log bound values: tokens, hashes, mail bodies
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout,
-        pool_recycle=1800,
-        connect_args={
-            "server_settings": {"jit": "off", "plan_cache_mode": settings.db_plan_cache_mode}
-        },
-    )
-
-
-def _ping_idle_connections(engine: AsyncEngine) -> None:
-    """Ping a pooled connection before use only when it has been idle for `PING_AFTER_IDLE`.
-
-    `pool_pre_ping` would ping on every checkout: a round trip (three with asyncpg, which
-    wraps the ping in a transaction) on every request. A connection in steady use has just
-    proved itself; one idle for a while may have been dropped (server restart, a proxy's
-    idle timeout). A failed ping invalidates the pool, as `pool_pre_ping` does, and the pool
-    retries the checkout with a new connection (SQLAlchemy, "Disconnect Handling").
-    """
-    pool = engine.sync_engine.pool
-    dialect = engine.sync_engine.dialect
-
-    @event.listens_for(pool, "checkin")
-    def _checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-        record.info[_IDLE_SINCE] = time.monotonic()
-
-    @event.listens_for(pool, "checkout")
-    def _checked_out(
-        dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
-    ) -> None:
-        idle_since = record.info.get(_IDLE_SINCE)  # None: a new connection
-        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
-            return
-        try:
-            dialect.do_ping(dbapi_connection)
-        except Exception as exc:
-            raise InvalidatePoolError(f"ping failed: {type(exc).__name__}") from exc
-
-
 AfterCommit = Callable[[], Awaitable[None]]
 _AFTER_COMMIT = "conduit_after_commit"
 
@@ -162,21 +93,13 @@ async def _run_after_commit(session: AsyncSession) -> None:
         await action()
 
 
-def _count_pool_connections(engine: AsyncEngine) -> None:
-    """Keep the pool gauges of /metrics current from the pool's own events."""
-    pool = engine.sync_engine.pool
-
-    event.listen(pool, "connect", lambda *_: metrics.DB_POOL_OPEN.inc())
-    event.listen(pool, "close", lambda *_: metrics.DB_POOL_OPEN.dec())
-    event.listen(pool, "close_detached", lambda *_: metrics.DB_POOL_OPEN.dec())
-    event.listen(pool, "checkout", lambda *_: metrics.DB_POOL_CHECKED_OUT.inc())
-    event.listen(pool, "checkin", lambda *_: metrics.DB_POOL_CHECKED_OUT.dec())
-
-
-async def _commit(session: AsyncSession) -> None:
+async def _commit(session: AsyncSession) -> bool:
+    """Whether anything was committed."""
     # Objects added but not yet flushed have not begun a transaction: commit flushes them.
     if session.in_transaction() or session.new or session.deleted:
         await session.commit()
+        return True
+    return False
 
 
 async def _rollback(session: AsyncSession) -> None:
@@ -185,43 +108,105 @@ async def _rollback(session: AsyncSession) -> None:
         await session.rollback()
 
 
+@contextmanager
+def from_primary() -> Iterator[None]:
+    """Inside the block, a replica's reader session reads from the primary (a cache fill:
+    what is stored under the current generations must be no older than the last write)."""
+    token = _FROM_PRIMARY.set(True)
+    try:
+        yield
+    finally:
+        _FROM_PRIMARY.reset(token)
+
+
+class _ReplicaSession(Session):
+    """A reader session bound to a replica, whose statements go to the primary inside
+    `from_primary`. It may then hold a connection to each: both are autocommit readers."""
+
+    def get_bind(self, mapper: Any = None, **kw: Any) -> Engine | Connection:
+        if kw.get("bind") is None and _FROM_PRIMARY.get():
+            primary: Engine = self.info[_PRIMARY]
+            return primary
+        return super().get_bind(mapper, **kw)
+
+
+class ReadRouter(Protocol):
+    """Picks the replica for a read (core/replicas.py), told when one failed a read."""
+
+    async def choose(self, headers: Headers) -> int | None: ...
+
+    def failed(self, replica: int) -> None: ...
+
+
+def _reader_bind(engine: AsyncEngine, settings: Settings) -> tuple[AsyncEngine, dict[str, Any]]:
+    """The readers' bind on a PostgreSQL engine, and their sessions' info."""
+    if settings.db_pgbouncer:
+        # pgbouncer may hand each statement outside a transaction to another server, where
+        # the statement prepared for it does not exist: readers run in transactions.
+        return engine, {}
+    # Readers: no BEGIN and no COMMIT, so no round trips for them. Each statement is its
+    # own snapshot, as it already was under READ COMMITTED. With no transaction to stay
+    # inside, hot reads may run on the driver directly.
+    return engine.execution_options(isolation_level="AUTOCOMMIT"), {DIRECT_READS: True}
+
+
 class Database:
-    """The engine and the session factories of one application instance."""
+    """The engines (the primary's, the replicas') and the session factories of one
+    application instance. `router`, when set, sends reads to replicas (core/replicas.py)."""
 
     def __init__(self, settings: Settings) -> None:
         self.engine = create_engine(settings)
-        _count_pool_connections(self.engine)
-        reader_info: dict[str, Any] = {}
+        self.is_sqlite = settings.is_sqlite
+        count_pool_connections(self.engine)
+        self.router: ReadRouter | None = None
+        self.replicas: list[AsyncEngine] = []
+        self._replica_readers: list[async_sessionmaker[AsyncSession]] = []
+        self._pingers: list[Pinger] = []  # the primary's, then each replica's
         if settings.is_sqlite:
             # Readers: BEGIN DEFERRED, one snapshot for the request. Writers take the write
             # lock up front.
-            reader_bind = self.engine
-            writer_bind = self.engine.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
-        else:
-            _ping_idle_connections(self.engine)
-            # Readers: no BEGIN and no COMMIT, so no round trips for them. Each
-            # statement is its own snapshot, as it already was under READ COMMITTED.
-            reader_bind = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-            writer_bind = self.engine
-            # With no transaction to stay inside, hot reads may run on the driver directly.
-            reader_info[DIRECT_READS] = True
+            self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
+            writer_bind = self.engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+            self._writer = async_sessionmaker(writer_bind, expire_on_commit=False)
+            return
+        warn_about_pgbouncer(settings)
+        self._pingers.append(Pinger(self.engine))
+        reader_bind, reader_info = _reader_bind(self.engine, settings)
         self._reader = async_sessionmaker(reader_bind, expire_on_commit=False, info=reader_info)
-        self._writer = async_sessionmaker(writer_bind, expire_on_commit=False)
+        self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
+        for url in settings.database_replica_url:
+            replica = create_engine(settings, url=url)
+            self.replicas.append(replica)
+            self._pingers.append(Pinger(replica))
+            bind, info = _reader_bind(replica, settings)
+            info |= {_PRIMARY: reader_bind.sync_engine, BIND_MAY_CHANGE: True}
+            self._replica_readers.append(
+                async_sessionmaker(
+                    bind, expire_on_commit=False, info=info, sync_session_class=_ReplicaSession
+                )
+            )
 
     @asynccontextmanager
-    async def session(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+    async def session(
+        self, *, write: bool = True, replica: int | None = None
+    ) -> AsyncIterator[AsyncSession]:
         """One unit of work: committed when the block succeeds, rolled back otherwise. An
         infrastructure fault (database lost, pool timeout, statement cancelled: `faults`)
-        leaves as `ServiceUnavailable`, a 503 wherever the session was used.
+        leaves as `ServiceUnavailable`, a 503 wherever the session was used. A reader may
+        run on a replica (its index in DATABASE_REPLICA_URL).
 
         A session that never ran a statement (a read answered from the cache) holds no
         connection and no transaction: it is neither committed nor closed, which would cost
         a greenlet switch each for nothing."""
-        maker = self._writer if write else self._reader
+        if write:
+            maker = self._writer
+        else:
+            maker = self._reader if replica is None else self._replica_readers[replica]
         session = maker()
         try:
             yield session
-            await _commit(session)
+            if await _commit(session) and write and self.router is not None:
+                _note_write()
         except DomainError as exc:
             if exc.keep_changes:
                 await _commit(session)
@@ -244,5 +229,33 @@ class Database:
                 await session.close()
         await _run_after_commit(session)
 
+    async def read(self, work: Callable[[AsyncSession], Awaitable[T]], headers: Headers) -> T:
+        """`work` in a reader unit of work, on the replica the router picks or the primary.
+        It runs once more, on the primary, when the first attempt lost its connection (a
+        pooled connection left stale by a restart, a replica gone): nothing was written or
+        sent yet, and a read is safe to repeat. Writes are never repeated."""
+        replica = None if self.router is None else await self.router.choose(headers)
+        try:
+            async with self.session(write=False, replica=replica) as session:
+                return await work(session)
+        except ServiceUnavailable as exc:
+            if self.is_sqlite or not faults.connection_lost(exc.__cause__):
+                raise
+            self._pingers[0 if replica is None else replica + 1].suspect_all()
+            if replica is not None and self.router is not None:
+                self.router.failed(replica)
+        async with self.session(write=False) as session:
+            return await work(session)
+
     async def dispose(self) -> None:
+        for replica in self.replicas:
+            await replica.dispose()
         await self.engine.dispose()
+
+
+def _note_write() -> None:
+    """Tell the request's context that a write committed (its caller reads from the primary
+    for a while: core/replicas.py)."""
+    context = current_context()
+    if context is not None:
+        context.wrote = True

@@ -41,6 +41,8 @@ logger = logging.getLogger("conduit.faults")
 # SQLSTATE classes (the first two characters) and codes that mean "not now".
 _SQLSTATE_CLASSES = frozenset({"08", "53", "57"})
 _SQLSTATES = frozenset({"55P03"})
+# A statement cancelled (statement_timeout) or a lock not granted: the connection is fine.
+_CONNECTION_KEPT = frozenset({"57014", "55P03"})
 # SQLite primary result codes: BUSY, LOCKED, NOMEM, IOERR, FULL, CANTOPEN.
 _SQLITE_CODES = frozenset({5, 6, 7, 10, 13, 14})
 _DRIVER_MODULES = frozenset({"asyncpg", "sqlalchemy", "aiosqlite", "sqlite3"})
@@ -121,6 +123,17 @@ def classify(exc: BaseException) -> Fault | None:
         if _is_fault(link):
             return Fault(type(link).__name__, _first_line(link))
     return None
+
+
+def connection_lost(exc: BaseException | None) -> bool:
+    """Whether `exc` is a fault of the connection itself (lost, refused, the server going
+    away), not a busy pool or a statement the server cancelled on a connection still fit."""
+    if exc is None:
+        return False
+    fault = classify(exc)
+    if fault is None or fault.busy:
+        return False
+    return not any(getattr(link, "sqlstate", None) in _CONNECTION_KEPT for link in _chain(exc))
 
 
 def _first_line(exc: BaseException) -> str:

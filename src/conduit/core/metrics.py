@@ -39,6 +39,19 @@ DB_POOL_OPEN = Gauge(
     "Database connections open (in use or idle in the pool).",
     multiprocess_mode="livesum",
 )
+# Labelled by the replica's index in DATABASE_REPLICA_URL, never its URL (a password).
+REPLICA_LAG = Gauge(
+    "conduit_db_replica_lag_seconds",
+    "How far each read replica's replay is behind the primary, in seconds (last poll).",
+    ["replica"],
+    multiprocess_mode="livemax",
+)
+REPLICA_UP = Gauge(
+    "conduit_db_replica_up",
+    "1 when the read replica answered its last poll and no read on it failed since.",
+    ["replica"],
+    multiprocess_mode="livemin",
+)
 CACHE = Counter(
     "conduit_cache_requests_total",
     "Cache lookups, by cache name and result (hit, miss, error).",

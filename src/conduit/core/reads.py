@@ -30,6 +30,9 @@ from sqlalchemy.sql import Select
 # Set in the `info` of the sessions whose statements may bypass SQLAlchemy's execution
 # (autocommit readers on PostgreSQL); see `Database`.
 DIRECT_READS = "conduit_direct_reads"
+# Set in the `info` of a replica's sessions, whose bind depends on the statement (a cache
+# fill reads from the primary: `Database`): the connection is asked for every time.
+BIND_MAY_CHANGE = "conduit_bind_may_change"
 
 Processor = Callable[[Any], Any]
 _HELD = "conduit_held_connection"  # session.info: (its transaction, that transaction's connection)
@@ -119,6 +122,8 @@ async def _connection(session: AsyncSession) -> AsyncConnection:
     """The connection of the session's transaction, begun if need be. The one the session
     holds is remembered for the transaction's life: `session.connection()` crosses into a
     greenlet on every call, even when it has nothing to do but return it."""
+    if session.info.get(BIND_MAY_CHANGE):
+        return await session.connection()
     held: tuple[object, AsyncConnection] | None = session.info.get(_HELD)
     transaction = session.sync_session.get_transaction()
     if held is not None and transaction is not None and held[0] is transaction:

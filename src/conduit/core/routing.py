@@ -4,7 +4,9 @@ Each domain's `APIRouter` sets `route_class=SessionRoute`, so every route it dec
 each request in one unit of work (`Database.session`): a session that holds no connection
 until its first statement, committed once the endpoint has returned and its response is
 rendered but before it is sent (a failed commit reaches the client as an error, never as a
-success), rolled back when anything raises. Reads (GET, HEAD, OPTIONS) get a read-only one.
+success), rolled back when anything raises. Reads (GET, HEAD, OPTIONS) get a read-only one, on a
+replica when one is configured and fit, retried once on the primary when its connection
+turns out lost (`Database.read`).
 A route declared `@policy(idempotent=True)` runs a request that carries a `KeyedWrite`
 (core/policies.py) through it, so that its key is claimed and its response recorded in
 that same unit of work.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
 from typing import Any, cast
 
 from fastapi import Request, Response
@@ -65,15 +68,22 @@ class SessionRoute(DocumentedRoute):
 
         async def in_unit_of_work(request: Request) -> Response:
             database: Database = request.app.state.db
-            write = request.method not in SAFE_METHODS
-            keyed = keyed_write(request.scope) if idempotent and write else None
-            async with database.session(write=write) as session:
+            if request.method in SAFE_METHODS:
+                return await database.read(partial(_run, handler, request), request.headers)
+            keyed = keyed_write(request.scope) if idempotent else None
+            async with database.session(write=True) as session:
                 request.scope[_SESSION] = session
                 if keyed is None:
                     return await handler(request)
                 return await keyed.run(session, lambda: handler(request))
 
         return in_unit_of_work
+
+
+async def _run(handler: Handler, request: Request, session: AsyncSession) -> Response:
+    """The handler in the read unit of work `session` (which may run twice: `Database.read`)."""
+    request.scope[_SESSION] = session
+    return await handler(request)
 
 
 class DirectRoute(DocumentedRoute):

@@ -9,7 +9,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from conduit.core.config import get_settings
-from conduit.core.db import UTCDateTime, create_engine
+from conduit.core.db import UTCDateTime
+from conduit.core.engine import create_engine
 from conduit.models import Base
 
 config = context.config
