@@ -55,19 +55,12 @@ def layer_of(where: str) -> str | None:
 
 
 def layers(raw: str) -> str:
-    from bench.profile import IDLE_LEAVES, _where
+    from bench.profile import IDLE_LEAVES, _where, busy_stacks
 
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     total = 0
-    for line in raw.splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
-        if not frames or not frames[-1] or frames[-1].startswith((*IDLE_LEAVES, *IDLE)):
-            continue
-        count = int(count_text)
+    for frames, count in busy_stacks(raw, (*IDLE_LEAVES, *IDLE)):
         total += count
         found = [layer_of(_where(f)) for f in frames]
         # asyncio's own frames (a socket write, the loop) count for their caller

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -64,19 +65,26 @@ class Profile:
     packages: list[tuple[str, int]]  # own samples by package (sqlalchemy, asyncpg, ...)
 
 
-def analyse(raw: str) -> Profile:
-    own: Counter[str] = Counter()
-    conduit: Counter[str] = Counter()
-    packages: Counter[str] = Counter()
-    total = 0
+def busy_stacks(raw: str, idle: tuple[str, ...] = IDLE_LEAVES) -> Iterator[tuple[list[str], int]]:
+    """Each stack of py-spy's raw output (its frames, outermost first, without the process
+    and thread frames) with its samples, leaving out stacks whose leaf is idle: a waiting
+    worker thread (Argon2's pool) that py-spy saw as active."""
     for line in raw.splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
         frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
-        if not frames or frames[-1].startswith(IDLE_LEAVES):
-            continue  # an idle worker thread (Argon2's pool) that py-spy saw as active
-        count = int(count_text)
+        if not frames or not frames[-1] or frames[-1].startswith(idle):
+            continue
+        yield frames, int(count_text)
+
+
+def analyse(raw: str) -> Profile:
+    own: Counter[str] = Counter()
+    conduit: Counter[str] = Counter()
+    packages: Counter[str] = Counter()
+    total = 0
+    for frames, count in busy_stacks(raw):
         total += count
         own[_short(frames[-1])] += count
         packages[_package(frames[-1])] += count
