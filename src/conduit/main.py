@@ -17,6 +17,7 @@ from fastapi.telemetry import TelemetryConfig
 from conduit import __version__
 from conduit.api import mount_domains
 from conduit.articles.service import TagService
+from conduit.articles.worker import fold_counts_forever
 from conduit.auth.activity import SessionActivity
 from conduit.auth.identity import IdentityResolver
 from conduit.core.cache import create_cache
@@ -95,7 +96,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             _freeze_startup_objects()
         if settings.gc_threshold:
             _set_gc_threshold(settings.gc_threshold)
-        workers: list[asyncio.Task[None]] = []
+        workers: list[asyncio.Task[None]] = [
+            asyncio.create_task(fold_counts_forever(app.state.db, stop))
+        ]
         if settings.mail_embedded_worker:
             workers.append(asyncio.create_task(app.state.deliverer.run_forever(stop=stop)))
         if app.state.replicas is not None:

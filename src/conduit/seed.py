@@ -81,15 +81,15 @@ async def seed_database(settings: Settings, *, users: int, articles: int, passwo
                 profiles = ProfileService(session)
                 article_service = ArticleService(session, cache)
                 comment_service = CommentService(session)
-                ids = {}
+                authors = {}
                 for name in names:
                     user = await user_service.users.get_by_username(name)
                     assert user is not None
-                    ids[name] = user.id
+                    authors[name] = user
                 for name in names:
                     for _ in range(articles):
                         article = await article_service.create(
-                            ids[name],
+                            authors[name],
                             ArticleCreate(
                                 title=_sentence(rng, 4),
                                 description=_sentence(rng, 10),
@@ -110,7 +110,7 @@ async def seed_database(settings: Settings, *, users: int, articles: int, passwo
                     for slug in rng.sample(slugs, k=min(5, len(slugs))):
                         await article_service.favorite(viewer.id, slug)
                         await comment_service.add(
-                            slug, viewer.id, CommentCreate(body=_sentence(rng, 12))
+                            slug, viewer, CommentCreate(body=_sentence(rng, 12))
                         )
                     progress.advance(task)
     finally:

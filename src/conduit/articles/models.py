@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import IntEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, SmallInteger, String, Text, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from conduit.articles.limits import DESCRIPTION_MAX, SLUG_MAX, TAG_MAX, TITLE_MAX
@@ -90,9 +90,8 @@ class Favorite(Base):
 
 
 class CountKind(IntEnum):
-    """What an `ArticleCount` row counts. The numbers are also the order in which a
-    transaction takes counter rows (see ArticleRepository), so that two writers never wait
-    on each other's rows in opposite orders: do not renumber."""
+    """What an `ArticleCount` (and an `ArticleCountDelta`) row counts: stored, do not
+    renumber."""
 
     ALL = 0  # every live article; subject_id 0
     AUTHOR = 1  # live articles by the user subject_id
@@ -101,15 +100,16 @@ class CountKind(IntEnum):
 
 
 class ArticleCount(Base):
-    """Counts of live articles (`deleted_at IS NULL`), kept exact by the repository in the
-    same transaction as every change, so that `articlesCount` never counts the table.
+    """Counts of live articles (`deleted_at IS NULL`), so that `articlesCount` never counts
+    the table: a count is the sum of `n` over its key's rows here and over its pending
+    `ArticleCountDelta` rows (articles/counters.py).
 
-    A count is the sum of `n` over its key's slots: a writer adds its delta to one slot
-    drawn at random, so that concurrent writers of a hot key (every article create touches
-    the global count) seldom wait on one row lock. One slot may go negative; the sum is
-    exact. `subject_id` is a user's or a tag's id depending on `kind` (no foreign key:
-    neither is ever deleted by the application; `conduit db recount` rebuilds the table
-    from the rows should anything else delete them).
+    Only the fold (`ArticleCounters.fold`) and `conduit db recount` write this table, so no
+    request ever waits on one of its rows. The fold writes slot 0; the other slots hold
+    what writers added when they updated these rows themselves, before the deltas.
+    `subject_id` is a user's or a tag's id depending on `kind` (no foreign key: neither is
+    ever deleted by the application; `conduit db recount` rebuilds the table from the rows
+    should anything else delete them).
     """
 
     __tablename__ = "article_counts"
@@ -118,3 +118,20 @@ class ArticleCount(Base):
     subject_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
+
+
+class ArticleCountDelta(Base):
+    """A change of a count not folded into `ArticleCount` yet, inserted in the transaction
+    of the change it counts. Writers only ever insert new rows here, which never wait on
+    another transaction, where adding to a shared row (the global count, a popular tag's)
+    would hold its lock until commit and queue every other writer of it."""
+
+    __tablename__ = "article_count_deltas"
+    __table_args__ = (Index("ix_article_count_deltas_kind_subject_id", "kind", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    kind: Mapped[int] = mapped_column(SmallInteger)
+    subject_id: Mapped[int] = mapped_column()
+    n: Mapped[int] = mapped_column()

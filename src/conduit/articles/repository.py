@@ -10,23 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
-from typing import cast as typing_cast
+from typing import Any, cast
 
-from sqlalchemy import (
-    delete,
-    exists,
-    insert,
-    literal,
-    select,
-    update,
-)
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import Table, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conduit.articles import dml
 from conduit.articles.counters import ArticleCounters
-from conduit.articles.models import Article, ArticleTag, CountKind, Favorite, Tag
+from conduit.articles.dml import ArticleHead
+from conduit.articles.models import Article, CountKind
 from conduit.articles.schemas import ArticleFilter
 from conduit.articles.statements import (
     ArticleView,
@@ -39,10 +32,6 @@ from conduit.articles.statements import (
 from conduit.auth.models import live_session
 from conduit.auth.principal import TokenCheck
 from conduit.core.db import utcnow
-from conduit.core.upsert import insert_ignore
-
-RowLock = Literal["share", "update"] | None
-
 
 # An access token's check (`auth.models.live_session`) by itself.
 _TOKEN_IS_LIVE = select(exists().where(live_session()))
@@ -107,136 +96,112 @@ class ArticleRepository:
         return bool(result.scalar())
 
     async def popular_tags(self) -> list[str]:
-        return await self.counters.popular_tags()
+        """The tags of live articles, most used first (then by name): from the TAG counts,
+        a few rows per tag, rather than from every tag of every article."""
+        return [name for (name,) in await dml.POPULAR_TAGS_READ.all(self.session, {})]
 
-    async def get_by_slug(
-        self, slug: str, *, lock: RowLock = None, deleted: bool = False
-    ) -> Article | None:
-        """The live (or, with `deleted`, the soft-deleted) article with this slug.
-
-        `lock` holds its row until the transaction ends.
-
-        "share" (FOR KEY SHARE) keeps it from being deleted while rows that reference it
-        are written; "update" (FOR UPDATE) for changing or deleting it. SQLite needs
-        neither: its writers are serialised.
-        """
-        gone = Article.deleted_at.is_not(None) if deleted else Article.deleted_at.is_(None)
-        stmt = select(Article).where(Article.slug == slug, gone)
-        if lock == "share":
-            stmt = stmt.with_for_update(read=True, key_share=True)
-        elif lock == "update":
-            stmt = stmt.with_for_update()
-        return (await self.session.scalars(stmt)).first()
-
-    async def slug_exists(self, slug: str) -> bool:
-        """Taken by any article, deleted ones included: a deleted article's slug stays reserved."""
-        stmt = select(exists().where(Article.slug == slug))
-        return bool((await self.session.execute(stmt)).scalar_one())
+    async def author_of(self, slug: str) -> int | None:
+        """The author of the live article `slug`, if there is one: after a write by key
+        found no row, to tell a 404 from a 403."""
+        return (await self.session.execute(dml.AUTHOR_OF, {"article_slug": slug})).scalar()
 
     # --- writes ------------------------------------------------------------------
+    #
+    # Rows are changed by key (the slug), in the statement that changes them, without
+    # loading the article first. A write that must not meet a concurrent deletion (a
+    # favorite, a comment) selects the article FOR SHARE in its own statement: a deletion
+    # (an UPDATE) then waits for it to commit, or it waits for the deletion and finds the
+    # article gone, so that the deletion's counts see every favorite.
 
-    async def try_insert(self, values: dict[str, Any]) -> int | None:
-        """Insert a (live) article; None when its slug was taken in the meantime."""
-        try:
-            async with self.session.begin_nested():
-                result = await self.session.execute(
-                    insert(Article).values(**values).returning(Article.id)
-                )
-                article_id = int(result.scalar_one())
-        except IntegrityError:
-            return None
-        author_id = int(values["author_id"])
-        await self.counters.add([(CountKind.ALL, 0, 1), (CountKind.AUTHOR, author_id, 1)])
-        return article_id
+    async def insert(self, values: dict[str, Any]) -> int | None:
+        """Insert a live article; its id, or None when its slug is taken (by any article,
+        deleted ones included: a deleted article's slug stays reserved)."""
+        stmt = dml.insert_article(self._dialect())
+        return (await self.session.execute(stmt, values)).scalar()
+
+    async def count_in(self, article_id: int, change: int) -> None:
+        """Count the article among the live ones (+1: inserted or restored) or no more
+        (-1: deleted), with its tags and favorites (see `ArticleCounters.add_article`)."""
+        await self.counters.add_article(article_id, change)
 
     async def try_update(self, article_id: int, values: dict[str, Any]) -> bool:
-        """Update an article's columns; False when a new slug was taken in the meantime."""
+        """Update an article's columns; False when a new slug was taken in the meantime
+        (only a new slug can conflict, so only then is a savepoint needed)."""
+        table = cast(Table, Article.__table__)
+        stmt = update(table).where(table.c.id == article_id).values(**values)
+        if "slug" not in values:
+            await self.session.execute(stmt)
+            return True
         try:
             async with self.session.begin_nested():
-                await self.session.execute(
-                    update(Article).where(Article.id == article_id).values(**values)
-                )
+                await self.session.execute(stmt)
                 return True
         except IntegrityError:
             return False
 
+    async def lock_for_update(self, slug: str) -> ArticleHead | None:
+        """The live article's head, its row held until the transaction ends."""
+        row = (await self.session.execute(dml.HEAD_FOR_UPDATE, {"article_slug": slug})).first()
+        return None if row is None else ArticleHead(*row)
+
+    async def tag(self, article_id: int, names: Sequence[str]) -> set[int]:
+        """Give the article these tags (created if new); the ids of those it did not have."""
+        if not names:
+            return set()
+        await self.session.execute(dml.insert_tags(self._dialect()), [{"name": n} for n in names])
+        params = {"article_id": article_id, "names": list(names)}
+        return set((await self.session.execute(dml.LINK_TAGS, params)).scalars())
+
     async def set_tags(self, article_id: int, names: Sequence[str]) -> None:
         """Replace the tags of a live article (the only kind whose tags change)."""
-        removed = await self.session.scalars(
-            delete(ArticleTag)
-            .where(ArticleTag.article_id == article_id)
-            .returning(ArticleTag.tag_id)
-        )
-        old = set(removed.all())
-        new: set[int] = set()
-        if names:
-            await self.session.execute(
-                insert_ignore(self.session, Tag), [{"name": name} for name in names]
-            )
-            tagged = (
-                insert(ArticleTag)
-                .from_select(
-                    ["article_id", "tag_id", "article_created_at"],
-                    select(literal(article_id), Tag.id, _created_at(article_id)).where(
-                        Tag.name.in_(names)
-                    ),
-                )
-                .returning(ArticleTag.tag_id)
-            )
-            new = set(await self.session.scalars(tagged))
+        removed = await self.session.execute(dml.UNTAG, {"article_id": article_id})
+        old = set(removed.scalars())
+        new = await self.tag(article_id, names)
         await self.counters.add(
             [(CountKind.TAG, t, 1) for t in new - old] + [(CountKind.TAG, t, -1) for t in old - new]
         )
 
-    async def set_deleted(self, article_id: int, deleted_at: datetime | None) -> None:
-        """Soft delete a live article (or, with None, restore a deleted one): the row, its
-        tags, favorites and comments are kept; it leaves (or rejoins) every count."""
-        gone = deleted_at is not None
-        was = Article.deleted_at.is_(None) if gone else Article.deleted_at.is_not(None)
-        changed = await self.session.execute(
-            update(Article)
-            .where(Article.id == article_id, was)
-            .values(deleted_at=deleted_at)
-            .returning(Article.author_id)
-        )
-        author_id = changed.scalar_one_or_none()
-        if author_id is None:  # already in that state: nothing to count
-            return
-        change = -1 if gone else 1
-        tag_ids = await self.session.scalars(
-            select(ArticleTag.tag_id).where(ArticleTag.article_id == article_id)
-        )
-        await self.counters.add(
-            [
-                (CountKind.ALL, 0, change),
-                (CountKind.AUTHOR, author_id, change),
-                *((CountKind.TAG, t, change) for t in tag_ids),
-            ]
-        )
-        await self.counters.add_to_fans(article_id, change)
+    async def delete(
+        self, slug: str, actor_id: int, *, any_author: bool, now: datetime
+    ) -> int | None:
+        """Soft delete the live article `slug` if `actor_id` wrote it (or `any_author`);
+        its id, or None when no such article was deleted. The row, its tags, favorites
+        and comments are kept; it leaves every count."""
+        params = {"article_slug": slug, "actor_id": actor_id, "any_author": any_author, "now": now}
+        article_id: int | None = (await self.session.execute(dml.DELETE, params)).scalar()
+        if article_id is not None:
+            await self.count_in(article_id, -1)
+        return article_id
 
-    async def favorite(self, user_id: int, article_id: int) -> None:
-        """Favorite a live article (held by the caller's lock, so that it stays live)."""
-        stmt = insert_ignore(self.session, Favorite).from_select(
-            ["user_id", "article_id", "article_created_at"],
-            select(literal(user_id), Article.id, Article.created_at).where(
-                Article.id == article_id
-            ),
-        )
-        if _changed_rows(await self.session.execute(stmt)):
+    async def restore(self, slug: str) -> int | None:
+        """Bring the deleted article `slug` back; its id, or None when there is none."""
+        article_id: int | None = (
+            await self.session.execute(dml.RESTORE, {"article_slug": slug})
+        ).scalar()
+        if article_id is not None:
+            await self.count_in(article_id, 1)
+        return article_id
+
+    async def favorite(self, user_id: int, slug: str) -> None:
+        """Favorite the live article `slug` (nothing when there is none, or it already is)."""
+        stmt = dml.favorite(self._dialect())
+        params = {"user_id": user_id, "article_slug": slug}
+        if (await self.session.execute(stmt, params)).first() is not None:
             await self.counters.add([(CountKind.FAVORITED, user_id, 1)])
 
-    async def unfavorite(self, user_id: int, article_id: int) -> None:
-        """Unfavorite a live article (held by the caller's lock, so that it stays live)."""
-        stmt = delete(Favorite).where(
-            Favorite.user_id == user_id, Favorite.article_id == article_id
-        )
-        if _changed_rows(await self.session.execute(stmt)):
+    async def unfavorite(self, user_id: int, slug: str) -> None:
+        """Unfavorite the live article `slug` (nothing when there is none, or it is not)."""
+        params = {"user_id": user_id, "article_slug": slug}
+        if (await self.session.execute(dml.UNFAVORITE, params)).first() is not None:
             await self.counters.add([(CountKind.FAVORITED, user_id, -1)])
 
     async def recount(self) -> None:
         """Rebuild the maintained counts from the rows (see ArticleCounters.recount)."""
         await self.counters.recount()
+
+    async def fold_counts(self) -> int:
+        """Move pending count deltas into the counts (see ArticleCounters.fold)."""
+        return await self.counters.fold()
 
 
 def _viewing(viewer_id: int | None, check: TokenCheck | None) -> dict[str, Any]:
@@ -265,11 +230,3 @@ def _filtering(where: ArticleFilter) -> dict[str, Any]:
         "favorited_by": where.favorited_by,
         "feed_of": where.feed_of,
     }
-
-
-def _created_at(article_id: int) -> Any:
-    return select(Article.created_at).where(Article.id == article_id).scalar_subquery()
-
-
-def _changed_rows(result: Any) -> int:
-    return int(typing_cast("CursorResult[Any]", result).rowcount)

@@ -186,7 +186,7 @@ router.add_api_route(
 async def create_article(
     body: NewArticleRequest, principal: CurrentPrincipal, articles: ArticleServiceDep
 ) -> SingleArticleResponse:
-    return SingleArticleResponse(article=await articles.create(principal.user_id, body.article))
+    return SingleArticleResponse(article=await articles.create(principal.account, body.article))
 
 
 @router.put(

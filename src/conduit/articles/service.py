@@ -11,8 +11,7 @@ from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.articles import render
-from conduit.articles.models import Article
-from conduit.articles.repository import ArticleRepository, RowLock
+from conduit.articles.repository import ArticleRepository
 from conduit.articles.schemas import (
     ArticleCreate,
     ArticleFilter,
@@ -20,6 +19,7 @@ from conduit.articles.schemas import (
     ArticleUpdate,
     TagsResponse,
 )
+from conduit.articles.statements import ArticleView
 from conduit.auth.permissions import Permission
 from conduit.auth.principal import Principal, TokenCheck
 from conduit.core.cache import NULL_CACHE, Cache
@@ -27,6 +27,8 @@ from conduit.core.db import Database, utcnow
 from conduit.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from conduit.core.http_cache import json_body
 from conduit.core.pagination import Page
+from conduit.core.schemas import iso_millis
+from conduit.users.render import Author
 from conduit.users.service import PROFILES
 
 SLUG_BASE_MAX = 200
@@ -138,69 +140,67 @@ class ArticleService:
             raise NotFound("article")
         return to_json({"article": render.article(row)})
 
-    async def _article_read(self, article_id: int, viewer_id: int) -> ArticleRead:
-        row = await self.articles.get_view(article_id, viewer_id)
-        if row is None:  # pragma: no cover - the article was just written in this transaction
+    async def _article_read(self, slug: str, viewer_id: int) -> ArticleRead:
+        """The article as it is now in this transaction, for the response of a write."""
+        row = await self.articles.get_view_by_slug(slug, viewer_id, None)
+        if row is None:
             raise NotFound("article")
         return render.article_read(row)
 
-    async def live_article(self, slug: str, *, lock: RowLock = None) -> Article:
-        """The live article's ORM row; 404 when there is none."""
-        article = await self.articles.get_by_slug(slug, lock=lock)
-        if article is None:
-            raise NotFound("article")
-        return article
-
     # --- writes ------------------------------------------------------------------
 
-    async def _free_slug(self, title: str, current: str | None = None) -> str:
-        base = slugify(title)
-        if base == current:
-            return base
-        if base not in RESERVED_SLUGS and not await self.articles.slug_exists(base):
-            return base
-        return _with_suffix(base)
-
-    async def create(self, author_id: int, data: ArticleCreate) -> ArticleRead:
+    async def create(self, author: Author, data: ArticleCreate) -> ArticleRead:
+        """The response is rendered from what was written: nothing is read back."""
         now = utcnow()
         values = {
             "title": data.title,
             "description": data.description,
             "body": data.body,
-            "author_id": author_id,
+            "author_id": author.id,
             "created_at": now,
             "updated_at": now,
         }
-        slug = await self._free_slug(data.title)
+        base = slugify(data.title)
+        slug = base if base not in RESERVED_SLUGS else _with_suffix(base)
         for _ in range(_SLUG_ATTEMPTS):
-            article_id = await self.articles.try_insert({**values, "slug": slug})
+            article_id = await self.articles.insert({**values, "slug": slug})
             if article_id is not None:
                 break
-            slug = _with_suffix(slugify(data.title))  # another request took it just now
+            slug = _with_suffix(base)  # taken: by another article, or just now
         else:  # pragma: no cover - 8 random 32-bit suffixes all taken
             raise Conflict("slug")
-        await self.articles.set_tags(article_id, data.tag_list)
+        await self.articles.tag(article_id, data.tag_list)
+        await self.articles.count_in(article_id, 1)
         self._changed(*((ARTICLES, TAGS) if data.tag_list else (ARTICLES,)))
-        return await self._article_read(article_id, author_id)
+        written = iso_millis(now)
+        # The columns of the read (`statements.ArticleView`): no one has favorited a new
+        # article yet, and no one follows themselves.
+        row = ArticleView(
+            slug, data.title, data.description, written, written, 0, False,
+            author.username, author.bio, author.image, False,
+            data.tag_list, data.body, None, None,
+        )  # fmt: skip
+        return render.article_read(row)
 
-    async def _owned(
-        self, slug: str, actor: Principal, moderation: Permission | None = None
-    ) -> Article:
-        """The article, if `actor` wrote it (or holds `moderation`); 404 before 403."""
-        article = await self.live_article(slug, lock="update")
-        if article.author_id != actor.user_id and not (moderation and actor.can(moderation)):
-            raise Forbidden("article")
-        return article
+    def _new_slug(self, title: str, current: str) -> str:
+        """The slug to try first for a new title (a taken one fails the UPDATE, which is
+        then tried again with a suffix)."""
+        base = slugify(title)
+        return _with_suffix(base) if base in RESERVED_SLUGS and base != current else base
 
     async def update(self, actor: Principal, slug: str, data: ArticleUpdate) -> ArticleRead:
-        article = await self._owned(slug, actor)
+        article = await self.articles.lock_for_update(slug)
+        if article is None:
+            raise NotFound("article")
+        if article.author_id != actor.user_id:
+            raise Forbidden("article")
         changes = data.model_dump(exclude_unset=True)
         tag_list = changes.pop("tag_list", None)
         # updatedAt always moves forward, even within the same millisecond.
         changes["updated_at"] = max(utcnow(), article.updated_at + timedelta(milliseconds=1))
         title = changes.get("title")
         if title is not None and title != article.title:
-            changes["slug"] = await self._free_slug(title, current=article.slug)
+            changes["slug"] = self._new_slug(title, article.slug)
         for _ in range(_SLUG_ATTEMPTS):
             if await self.articles.try_update(article.id, changes):
                 break
@@ -210,38 +210,40 @@ class ArticleService:
         if tag_list is not None:
             await self.articles.set_tags(article.id, tag_list)
         self._changed(*((ARTICLES, TAGS) if tag_list is not None else (ARTICLES,)))
-        return await self._article_read(article.id, actor.user_id)
+        return await self._article_read(changes.get("slug", article.slug), actor.user_id)
 
     async def delete(self, actor: Principal, slug: str) -> None:
-        """Soft delete, by the author, a moderator or an admin."""
-        article = await self._owned(slug, actor, Permission.DELETE_ANY_ARTICLE)
-        await self.articles.set_deleted(article.id, utcnow())
+        """Soft delete, by the author, a moderator or an admin; 404 before 403."""
+        any_author = actor.can(Permission.DELETE_ANY_ARTICLE)
+        deleted = await self.articles.delete(
+            slug, actor.user_id, any_author=any_author, now=utcnow()
+        )
+        if deleted is None:
+            if await self.articles.author_of(slug) is None:
+                raise NotFound("article")
+            raise Forbidden("article")
         self._changed(ARTICLES, TAGS)
 
     async def restore(self, actor: Principal, slug: str) -> ArticleRead:
-        article = await self.articles.get_by_slug(slug, lock="update", deleted=True)
-        if article is None:
+        if await self.articles.restore(slug) is None:
             raise NotFound("article")
-        await self.articles.set_deleted(article.id, None)
         self._changed(ARTICLES, TAGS)
-        return await self._article_read(article.id, actor.user_id)
+        return await self._article_read(slug, actor.user_id)
 
     async def favorite(self, user_id: int, slug: str) -> ArticleRead:
-        article = await self.live_article(slug, lock="share")
-        await self.articles.favorite(user_id, article.id)
+        await self.articles.favorite(user_id, slug)
         self._changed(ARTICLES)
-        return await self._article_read(article.id, user_id)
+        return await self._article_read(slug, user_id)
+
+    async def unfavorite(self, user_id: int, slug: str) -> ArticleRead:
+        await self.articles.unfavorite(user_id, slug)
+        self._changed(ARTICLES)
+        return await self._article_read(slug, user_id)
 
     async def recount(self) -> None:
         """Rebuild the maintained article counts from the rows (`conduit db recount`)."""
         await self.articles.recount()
         self._changed(ARTICLES, TAGS)
-
-    async def unfavorite(self, user_id: int, slug: str) -> ArticleRead:
-        article = await self.live_article(slug, lock="share")
-        await self.articles.unfavorite(user_id, article.id)
-        self._changed(ARTICLES)
-        return await self._article_read(article.id, user_id)
 
 
 class TagService:

@@ -7,17 +7,19 @@ articles/statements.py); their rows are read as `CommentView`.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Integer,
     String,
+    Table,
+    Text,
     bindparam,
     delete,
     exists,
     false,
-    insert,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,11 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conduit.articles.columns import iso_text
 from conduit.articles.models import Article
 from conduit.comments.models import Comment
-from conduit.core.db import AnySelect
+from conduit.core.db import AnySelect, UTCDateTime
 from conduit.users.models import Follow, User
 
 _articles = Article.__table__
-_comments = Comment.__table__
+_comments = cast(Table, Comment.__table__)
 _users = User.__table__
 _follows = Follow.__table__
 
@@ -89,15 +91,6 @@ def _for_slug_statement(dialect: str, signed_in: bool) -> AnySelect:
     )
 
 
-@cache
-def _one_statement(dialect: str, signed_in: bool) -> AnySelect:
-    return (
-        select(*_columns(dialect, signed_in))
-        .select_from(_comments.join(_users, _users.c.id == _comments.c.author_id))
-        .where(_comments.c.id == bindparam("comment_id", type_=Integer))
-    )
-
-
 class CommentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -115,18 +108,76 @@ class CommentRepository:
         views = [CommentView._make(row) for row in rows]
         return [] if views[0].id is None else views
 
-    async def get_view(self, comment_id: int, viewer_id: int | None) -> CommentView:
-        stmt = _one_statement(self._dialect(), viewer_id is not None)
-        params = {"comment_id": comment_id, "viewer_id": viewer_id}
-        return CommentView._make((await self.session.execute(stmt, params)).one())
+    async def add(self, slug: str, values: dict[str, Any]) -> int | None:
+        """A comment (`values`: its columns but the article's) on the live article `slug`;
+        its id, or None when there is no such article."""
+        params = {**values, "slug": slug}
+        comment_id: int | None = (await self.session.execute(_ADD, params)).scalar()
+        return comment_id
 
-    async def get_in_article(self, comment_id: int, article_id: int) -> Comment | None:
-        stmt = select(Comment).where(Comment.id == comment_id, Comment.article_id == article_id)
-        return (await self.session.scalars(stmt)).first()
+    async def delete(
+        self, slug: str, comment_id: int, actor_id: int, *, any_author: bool
+    ) -> CommentOwner | None:
+        """Delete the comment `comment_id` of the live article `slug` if `actor_id` wrote
+        it (or `any_author`); None when it was deleted, else who owns what was not."""
+        params = {"slug": slug, "comment_id": comment_id, "actor_id": actor_id}
+        deleted = await self.session.execute(_DELETE, {**params, "any_author": any_author})
+        if deleted.first() is not None:
+            return None
+        return CommentOwner(*(await self.session.execute(_OWNER, params)).first() or (None, None))
 
-    async def add(self, values: dict[str, Any]) -> int:
-        result = await self.session.execute(insert(Comment).values(**values).returning(Comment.id))
-        return int(result.scalar_one())
 
-    async def delete(self, comment_id: int) -> None:
-        await self.session.execute(delete(Comment).where(Comment.id == comment_id))
+class CommentOwner(NamedTuple):
+    """Why a comment was not deleted: no such article, no such comment in it, or another
+    author's comment."""
+
+    article_id: int | None
+    author_id: int | None
+
+
+def _live_article_id(*, lock: bool) -> Any:
+    """The id of the live article `slug`; held FOR SHARE with `lock`, so that it cannot be
+    deleted while the row that refers to it is written."""
+    stmt = select(_articles.c.id).where(
+        _articles.c.slug == bindparam("slug", type_=String), _articles.c.deleted_at.is_(None)
+    )
+    return stmt.with_for_update(read=True) if lock else stmt
+
+
+def _add() -> Any:
+    article = _live_article_id(lock=True).subquery("article")
+    row = select(
+        bindparam("body", type_=Text),
+        article.c.id,
+        bindparam("author_id", type_=Integer),
+        bindparam("created_at", type_=UTCDateTime),
+        bindparam("updated_at", type_=UTCDateTime),
+    )
+    columns = ["body", "article_id", "author_id", "created_at", "updated_at"]
+    return _comments.insert().from_select(columns, row).returning(_comments.c.id)
+
+
+_ADD = _add()
+
+_DELETE = (
+    delete(_comments)
+    .where(
+        _comments.c.id == bindparam("comment_id", type_=Integer),
+        _comments.c.article_id == _live_article_id(lock=False).scalar_subquery(),
+        (_comments.c.author_id == bindparam("actor_id", type_=Integer))
+        | bindparam("any_author", type_=Boolean),
+    )
+    .returning(_comments.c.id)
+)
+
+_OWNER = (
+    select(_articles.c.id, _comments.c.author_id)
+    .select_from(
+        _articles.outerjoin(
+            _comments,
+            (_comments.c.article_id == _articles.c.id)
+            & (_comments.c.id == bindparam("comment_id", type_=Integer)),
+        )
+    )
+    .where(_articles.c.slug == bindparam("slug", type_=String), _articles.c.deleted_at.is_(None))
+)

@@ -82,7 +82,7 @@ async def add_comment(
     principal: CurrentPrincipal,
     comments: CommentServiceDep,
 ) -> SingleCommentResponse:
-    return SingleCommentResponse(comment=await comments.add(slug, principal.user_id, body.comment))
+    return SingleCommentResponse(comment=await comments.add(slug, principal.account, body.comment))
 
 
 @router.delete(

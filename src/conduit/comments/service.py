@@ -7,14 +7,14 @@ from typing import Any
 from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.articles.service import ArticleService
 from conduit.auth.permissions import Permission
 from conduit.auth.principal import Principal
 from conduit.comments.repository import CommentRepository, CommentView
 from conduit.comments.schemas import CommentCreate, CommentRead
 from conduit.core.db import utcnow
 from conduit.core.errors import Forbidden, NotFound
-from conduit.users.render import profile
+from conduit.core.schemas import iso_millis
+from conduit.users.render import Author, profile
 
 
 def _comment(row: CommentView) -> dict[str, Any]:
@@ -34,7 +34,6 @@ def _comment(row: CommentView) -> dict[str, Any]:
 class CommentService:
     def __init__(self, session: AsyncSession) -> None:
         self.comments = CommentRepository(session)
-        self.articles = ArticleService(session)
 
     async def list_json(self, slug: str, viewer_id: int | None) -> bytes:
         """The JSON of `MultipleCommentsResponse`, rendered from the rows (one statement)."""
@@ -43,28 +42,36 @@ class CommentService:
             raise NotFound("article")
         return to_json({"comments": [_comment(row) for row in rows]})
 
-    async def add(self, slug: str, author_id: int, data: CommentCreate) -> CommentRead:
-        article = await self.articles.live_article(slug, lock="share")
+    async def add(self, slug: str, author: Author, data: CommentCreate) -> CommentRead:
+        """The response is rendered from what was written: nothing is read back."""
         now = utcnow()
-        comment_id = await self.comments.add(
-            {
-                "body": data.body,
-                "article_id": article.id,
-                "author_id": author_id,
-                "created_at": now,
-                "updated_at": now,
-            }
+        values = {"body": data.body, "author_id": author.id, "created_at": now, "updated_at": now}
+        comment_id = await self.comments.add(slug, values)
+        if comment_id is None:
+            raise NotFound("article")
+        written = iso_millis(now)
+        # No one follows themselves.
+        row = CommentView(
+            comment_id,
+            written,
+            written,
+            data.body,
+            author.username,
+            author.bio,
+            author.image,
+            False,
         )
-        row = await self.comments.get_view(comment_id, author_id)
         return CommentRead.model_validate(_comment(row))
 
     async def delete(self, slug: str, comment_id: int, actor: Principal) -> None:
-        """By the comment's author, a moderator or an admin (not the article's author)."""
-        article = await self.articles.live_article(slug)
-        # A comment reached through another article's path does not exist here.
-        comment = await self.comments.get_in_article(comment_id, article.id)
-        if comment is None:
+        """By the comment's author, a moderator or an admin (not the article's author). A
+        comment reached through another article's path does not exist here."""
+        any_author = actor.can(Permission.DELETE_ANY_COMMENT)
+        kept = await self.comments.delete(slug, comment_id, actor.user_id, any_author=any_author)
+        if kept is None:
+            return
+        if kept.article_id is None:
+            raise NotFound("article")
+        if kept.author_id is None:
             raise NotFound("comment")
-        if comment.author_id != actor.user_id and not actor.can(Permission.DELETE_ANY_COMMENT):
-            raise Forbidden("comment")
-        await self.comments.delete(comment.id)
+        raise Forbidden("comment")

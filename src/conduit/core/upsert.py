@@ -8,9 +8,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-def dialect_insert(session: AsyncSession, table: Any) -> Any:
-    """The INSERT of the session's dialect, which has `on_conflict_do_*` and `excluded`."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+def dialect_insert(session: AsyncSession | str, table: Any) -> Any:
+    """The INSERT of the session's dialect (or of the dialect named), which has
+    `on_conflict_do_*` and `excluded`."""
+    if isinstance(session, str):
+        dialect = session
+    else:
+        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     module = postgresql if dialect == "postgresql" else sqlite
     return module.insert(table)
 
