@@ -22,6 +22,7 @@ from conduit.main import create_app
 
 COUNTED = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"})
 ARTICLE_TEXT = "Benchmarks measure what they measure, nothing more. " * 12
+COMMENT_TEXT = "Measured, not guessed. " * 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,7 @@ class Request:
 def render(scenario: Scenario, values: dict[str, list[str]], rng: random.Random, n: int) -> Request:
     """The request wrk.lua would send for `scenario` (`n` makes article titles unique)."""
     path = scenario.path
-    for kind in ("slug", "tag", "author"):
+    for kind in ("slug", "tag", "author", "username"):
         if "{" + kind + "}" in path:
             path = path.replace("{" + kind + "}", rng.choice(values[kind]))
     headers: dict[str, str] = {}
@@ -54,6 +55,8 @@ def render(scenario: Scenario, values: dict[str, list[str]], rng: random.Random,
                 "tagList": tags,
             }
         }
+    elif scenario.body == "comment":
+        body = {"comment": {"body": f"{COMMENT_TEXT}{n}"}}
     return Request(scenario.method, path, headers, body)
 
 
