@@ -89,7 +89,9 @@ MIXED = Scenario(
     "comments, the tags, the feed: 18 % each) and 10 % writes (create an article, favorite, "
     "comment, follow a random user: 2.5 % each), each signed in as a random user; the 1-worker "
     "server is pinned as every row, the 2-worker one to the server's and wrk's CPUs "
-    "together (wrk stays on its own), so that it has both cores but shares one with wrk",
+    "together (wrk stays on its own), so that it has both cores but shares one with wrk; "
+    "both with the read cache off, as `conduit serve` runs several workers without Redis "
+    "(with --redis-url, both share Redis)",
 )  # fmt: skip
 MIXED_WORKERS = (1, 2)
 SCENARIOS = {s.key: s for s in [CEILING, BARE, *CONDUIT, MIXED]}
