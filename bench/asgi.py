@@ -37,7 +37,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message
 
 from bench.ceiling import create_ceiling_app
-from bench.runner import sample_values
+from bench.samples import sample_values
 from bench.seed import PASSWORD
 from conduit.core.config import Settings
 from conduit.main import create_app

@@ -136,10 +136,11 @@ def run_all(
     ] = True,
     label: Annotated[str, typer.Option(help="A note shown at the top of the report.")] = "",
 ) -> None:
-    """The whole benchmark as issue 6 sets it: seed and load the signed-in list at small and
-    large scale (the p50 growth target), then seed medium and run every scenario against
-    the ceiling app; one worker pinned to a core, 64 connections (p99 at 16). Writes
-    bench/results/medium-postgresql.{json,md} and its charts, and the growth runs' files."""
+    """The whole benchmark as issues 6 and 24 set it: seed and load the signed-in list at
+    small and large scale (the p50 growth target), then seed medium and run every scenario
+    against the ceiling app; one worker pinned to a core (the mixed workload also on 2), 64
+    connections (p99 at 16). Writes bench/results/medium-postgresql.{json,md} and its
+    charts, and the growth runs' files."""
     from bench.runner import Options, run_benchmark
     from bench.scenarios import GROWTH_KEYS, GROWTH_SUFFIX
 

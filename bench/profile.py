@@ -9,7 +9,6 @@ time.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
 import sys
@@ -19,7 +18,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench import wrk as wrk_mod
-from bench.runner import Bench, Options, _login, console, sample_values, write_data_file
+from bench.runner import Bench, Options, console
+from bench.samples import sample_values, sign_in, write_data_file
 from bench.scenarios import SCENARIOS
 from bench.seed import is_sqlite
 
@@ -109,9 +109,8 @@ def profile(options: Options, scenario_key: str, seconds: float, connections: in
     raw_path = bench.workdir / "profile.txt"
     server = bench.start_conduit()
     try:
-        emails = values["email"][: options.signed_in_users]
         parallel = 1 if is_sqlite(options.database_url) else 4  # see Bench.run
-        values["token"] = asyncio.run(_login(server.url, emails, parallel))
+        sign_in(server.url, values, options.signed_in_users, parallel)
         write_data_file(bench.data_file, values)
         load = bench.load(server, scenario, connections)
         wrk_mod.run(bench.wrk, replace(load, seconds=options.warmup), options.wrk_cpu)

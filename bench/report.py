@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,12 @@ from bench.scenarios import (
 )
 
 TARGET_CONFIG = "medium scale, PostgreSQL, 1 worker pinned to a core, 64 connections"
+UNITS: dict[str, Callable[[float], str]] = {  # how a target's value is shown, by its unit
+    "ratio": lambda v: f"{v:.0%}",
+    "ms": lambda v: f"{v:.1f} ms",
+    "µs": lambda v: f"{v:,.0f} µs",
+    "x": lambda v: f"{v:.2f}x",
+}
 
 
 def _ms(value: float | None) -> str:
@@ -33,7 +40,7 @@ def _num(value: float | None, digits: int = 0) -> str:
 
 def _reference(run: dict[str, Any], runs: dict[str, Any]) -> dict[str, Any] | None:
     """The ceiling run at the same connection count (the bare route for the tags)."""
-    if run["app"] == "ceiling":
+    if run["app"] == "ceiling" or run["scenario"] == "mixed":
         return None
     if run["scenario"] == "tags":
         return runs.get("bare")
@@ -90,7 +97,7 @@ def targets_table(results: dict[str, Any], results_dir: Path) -> list[str]:
         if value is None:
             shown, verdict = "not measured", "-"
         else:
-            shown = f"{value:.0%}" if target.unit == "ratio" else f"{value:.1f} ms"
+            shown = UNITS[target.unit](value)
             verdict = "**pass**" if target.passes(value) else "**miss**"
         lines.append(f"| {target.name} | {target.goal} | {shown} | {verdict} |")
     ratio, detail = growth(results_dir, results["meta"]["backend"])
@@ -114,9 +121,17 @@ def results_table(runs: dict[str, Any]) -> list[str]:
             f"| {_ratio_text(run, runs)} "
             f"| {_ms(run['p50_ms'])} | {_ms(run['p99_ms'])} | {_num(run['cpu_us_per_request'])} "
             f"| {_num(run['db_cpu_us_per_request'])} | {_num(run['sql_per_request'])} "
-            f"| {sum(run['errors'].values()) or ''} |"
+            f"| {_errors(run['errors'])} |"
         )
     return lines
+
+
+def _errors(errors: dict[str, int]) -> str:
+    """wrk's errors: "status" counts answers of 400 and above, the others socket errors."""
+    total = sum(errors.values())
+    if not total:
+        return ""
+    return f"{total} (" + ", ".join(f"{k} {n:,}" for k, n in errors.items() if n) + ")"
 
 
 def notes(runs: dict[str, Any]) -> list[str]:
@@ -137,6 +152,14 @@ def notes(runs: dict[str, Any]) -> list[str]:
         if scenario is not None and scenario.note and scenario.key not in seen:
             seen.add(scenario.key)
             lines.append(f"- {scenario.title}: {scenario.note}.")
+    for run in runs.values():
+        if "server" in run:  # a row on a server of its own (bench/plan.py)
+            server = run["server"]
+            pinned = f", pinned to CPUs {server['cpu']}" if server["cpu"] else ", not pinned"
+            extra = "".join(f", `{k}={v}`" for k, v in server["settings"].items())
+            lines.append(
+                f"- {run['title']}: `conduit serve --workers {server['workers']}`{pinned}{extra}."
+            )
     return lines
 
 
@@ -173,7 +196,7 @@ def render_markdown(results: dict[str, Any], results_dir: Path, charts: list[Pat
         "- ceiling: bench/ceiling.py under uvicorn with the same worker count and pinning; "
         "server CPU is the utime + stime of the server's process tree per request, DB CPU that "
         "of the PostgreSQL backends connected to the database; SQL/req is counted in-process "
-        "(the second of two identical requests: cached reads count 0)",
+        "(the second of two requests: cached reads count 0; a write's second is a new one)",
         "",
         "## Targets",
         "",

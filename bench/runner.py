@@ -1,54 +1,37 @@
-"""One benchmark run: seed, the ceiling app's loads, Conduit's loads, results as JSON.
-
-Order: seed; start the ceiling app, load it (64 and 16 connections, and its bare route),
-stop it; start `conduit serve` as production would, log the signed-in users in through the
-API, count each endpoint's SQL statements in-process, load every endpoint (reads first,
-writes last), the latency runs at 16 connections and the mixed run, stop it. Each load is
-preceded by a warm-up with the same script, whose figures are dropped.
-"""
+"""One benchmark run: its options, the servers it starts, its loads and their figures,
+results as JSON. The order of the run is in bench/plan.py."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import platform
 import secrets
 import shutil
-import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-import httpx
 from rich.console import Console
-from sqlalchemy.engine import make_url
 
 from bench import wrk as wrk_mod
-from bench.scales import SCALES
+from bench.samples import (
+    db_backend_pids,
+)
 from bench.scenarios import (
-    BARE,
-    CEILING,
-    CONDUIT,
     LATENCY_CONNECTIONS,
-    LATENCY_KEYS,
     MIXED_LABEL,
     MIXED_LOGIN_CONNECTIONS,
     MIXED_READ_KEY,
     SCENARIOS,
     Scenario,
-    latency_label,
 )
-from bench.seed import PASSWORD, asyncpg_dsn, is_sqlite, prepare_database, seed, sqlite_path
+from bench.seed import is_sqlite
 from bench.server import (
     Server,
+    ServerSpec,
     ceiling_command,
     conduit_command,
     cpu_by_pid,
@@ -81,79 +64,6 @@ class Options:
     results_dir: Path = RESULTS_DIR
     label: str = ""
     suffix: str = ""  # the results file's name: "-growth" for the growth runs of `bench all`
-
-
-SAMPLE_SQL = {
-    # Random live articles, tags by how often they are used, authors by how much they wrote.
-    "slug": "SELECT slug FROM articles WHERE deleted_at IS NULL ORDER BY random() LIMIT 2000",
-    "tag": "SELECT t.name FROM article_tags x JOIN tags t ON t.id = x.tag_id "
-    "ORDER BY random() LIMIT 1000",
-    "author": "SELECT u.username FROM articles a JOIN users u ON u.id = a.author_id "
-    "WHERE a.deleted_at IS NULL ORDER BY random() LIMIT 1000",
-    "email": "SELECT email FROM users WHERE active ORDER BY random() LIMIT 500",
-}
-
-
-async def _pg_query(database_url: str, sql: str) -> list[Any]:
-    conn = await asyncpg.connect(asyncpg_dsn(database_url))
-    try:
-        return [tuple(row) for row in await conn.fetch(sql)]
-    finally:
-        await conn.close()
-
-
-def query(database_url: str, sql: str) -> list[Any]:
-    if is_sqlite(database_url):
-        with sqlite3.connect(sqlite_path(database_url)) as conn:
-            return list(conn.execute(sql).fetchall())
-    return asyncio.run(_pg_query(database_url, sql))
-
-
-def sample_values(database_url: str) -> dict[str, list[str]]:
-    values = {
-        kind: [str(row[0]) for row in query(database_url, sql)] for kind, sql in SAMPLE_SQL.items()
-    }
-    values["password"] = [PASSWORD]
-    return values
-
-
-def table_counts(database_url: str) -> dict[str, int]:
-    tables = ("users", "tags", "articles", "article_tags", "follows", "favorites", "comments")
-    return {t: int(query(database_url, f"SELECT count(*) FROM {t}")[0][0]) for t in tables}
-
-
-def db_backend_pids(database_url: str) -> set[int]:
-    """PostgreSQL backends connected to the benchmark's database (their CPU is the DB's
-    share of a request). Empty on SQLite, where the database runs inside the server."""
-    if is_sqlite(database_url):
-        return set()
-    name = make_url(database_url).database
-    rows = query(
-        database_url,
-        f"SELECT pid FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()",
-    )
-    return {int(row[0]) for row in rows}
-
-
-async def _login(url: str, emails: Sequence[str], parallel: int = 4) -> list[str]:
-    tokens: list[str] = []
-    limit = asyncio.Semaphore(parallel)
-    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-
-        async def one(email: str) -> None:
-            async with limit:
-                body = {"user": {"email": email, "password": PASSWORD}}
-                response = await client.post("/api/users/login", json=body)
-                response.raise_for_status()
-                tokens.append(response.json()["user"]["token"])
-
-        await asyncio.gather(*(one(email) for email in emails))
-    return tokens
-
-
-def write_data_file(path: Path, values: dict[str, list[str]]) -> None:
-    lines = [f"{kind}\t{value}" for kind, items in values.items() for value in items]
-    path.write_text("\n".join(lines) + "\n")
 
 
 class Bench:
@@ -196,10 +106,15 @@ class Bench:
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         return {**env, **self.server_settings}
 
-    def start_conduit(self) -> Server:
+    def main_server(self) -> ServerSpec:
+        return ServerSpec(self.o.workers, self.o.server_cpu)
+
+    def start_conduit(self, spec: ServerSpec | None = None) -> Server:
+        spec = spec or self.main_server()
         port = free_port()
-        cmd = conduit_command(port, self.o.workers, self.o.access_log, self.o.server_cpu)
-        return Server("conduit", cmd, self._env(), port, self.workdir, "/ready")
+        cmd = conduit_command(port, spec.workers, self.o.access_log, spec.cpu)
+        env = {**self._env(), **dict(spec.settings)}
+        return Server(spec.name, cmd, env, port, self.workdir, "/ready")
 
     def start_ceiling(self) -> Server:
         port = free_port()
@@ -207,8 +122,8 @@ class Bench:
         cmd = ceiling_command(port, self.o.workers, self.o.server_cpu)
         return Server("ceiling", cmd, env, port, self.workdir, "/health")
 
-    def in_process_settings(self) -> Settings:
-        values: dict[str, Any] = {k.lower(): v for k, v in self.server_settings.items()}
+    def in_process_settings(self, extra: Sequence[tuple[str, str]] = ()) -> Settings:
+        values: dict[str, Any] = {k.lower(): v for k, v in [*self.server_settings.items(), *extra]}
         values.setdefault("redis_url", None)  # as the server: not from this environment
         values.update(access_log=False, mail_embedded_worker=False, log_level="WARNING")
         return Settings(_env_file=None, **values)
@@ -227,9 +142,17 @@ class Bench:
             data_file=self.data_file,
         )
 
-    def measure(self, server: Server, scenario: Scenario, connections: int, label: str) -> None:
+    def measure(
+        self,
+        server: Server,
+        scenario: Scenario,
+        connections: int,
+        label: str,
+        spec: ServerSpec | None = None,
+    ) -> None:
         load = self.load(server, scenario, connections)
-        console.print(f"[bold]{label}[/]: {scenario.title}, {connections} connections", end="")
+        title = scenario.title if spec is None else f"{scenario.title}, {spec.title()}"
+        console.print(f"[bold]{label}[/]: {title}, {connections} connections", end="")
         server.wait_idle()
         if self.o.warmup > 0:
             wrk_mod.run(self.wrk, replace(load, seconds=self.o.warmup), self.o.wrk_cpu)
@@ -240,6 +163,9 @@ class Bench:
         cpu_after = server.cpu_seconds()
         db_cpu = cpu_delta(db_before, cpu_by_pid(db_backend_pids(self.o.database_url)))
         self._record(label, scenario, connections, result, cpu_after - cpu_before, db_cpu)
+        self.runs[label]["title"] = title
+        if spec is not None:
+            self.runs[label]["server"] = spec.describe()
 
     def _record(
         self,
@@ -306,125 +232,13 @@ class Bench:
             return list(scenarios)
         return [s for s in scenarios if s.key in self.o.only]
 
+    def connections(self, scenario: Scenario) -> int:
+        return scenario.connections or self.o.connections
+
     def run(self) -> dict[str, Any]:
-        started = datetime.now(UTC)
-        seeded: dict[str, Any] | None = None
-        if self.o.seed:
-            result = seed(self.o.database_url, SCALES[self.o.scale])
-            seeded = {"seconds": round(result.seconds, 1)}
-        else:
-            prepare_database(self.o.database_url)  # the data as it is, the schema at head
-        rows = table_counts(self.o.database_url)
-        values = sample_values(self.o.database_url)
-        write_data_file(self.data_file, values)  # no tokens yet: the ceiling needs none
-        load_avg = os.getloadavg()
+        from bench.plan import run
 
-        ceiling = self.start_ceiling()
-        try:
-            for scenario in self.selected([CEILING, BARE]):
-                self.measure(ceiling, scenario, self.o.connections, scenario.key)
-            if CEILING in self.selected([CEILING]):
-                self.measure(ceiling, CEILING, LATENCY_CONNECTIONS, latency_label("ceiling"))
-        finally:
-            ceiling.stop()
-
-        conduit = self.start_conduit()
-        sql: dict[str, int | None] = {}
-        try:
-            emails = values["email"][: self.o.signed_in_users]
-            console.print(f"logging {len(emails)} users in through the API")
-            # A login verifies the password before it takes SQLite's write lock, so even
-            # there a few can run at once.
-            values["token"] = asyncio.run(_login(conduit.url, emails))
-            write_data_file(self.data_file, values)
-            sql = asyncio.run(_count(self.in_process_settings(), self.selected(CONDUIT), values))
-            for scenario in self.selected(CONDUIT):
-                if scenario.writes:
-                    continue
-                self.measure(
-                    conduit, scenario, scenario.connections or self.o.connections, scenario.key
-                )
-            for key in LATENCY_KEYS:
-                if key != "ceiling" and key in (s.key for s in self.selected(CONDUIT)):
-                    self.measure(conduit, SCENARIOS[key], LATENCY_CONNECTIONS, latency_label(key))
-            if not self.o.only or MIXED_READ_KEY in self.o.only:
-                self.mixed(conduit)
-            for scenario in self.selected(CONDUIT):
-                if scenario.writes:
-                    self.measure(
-                        conduit, scenario, scenario.connections or self.o.connections, scenario.key
-                    )
-        except BaseException:
-            console.print(conduit.tail())
-            raise
-        finally:
-            conduit.stop()
-        sql.update({"ceiling": 1, "bare": 0})
-        for run in self.runs.values():
-            run["sql_per_request"] = sql.get(run["scenario"])
-        return {
-            "meta": self._meta(started, load_avg),
-            "data": {"scale": self.o.scale, "rows": rows, "seed": seeded},
-            "runs": self.runs,
-        }
-
-    def _meta(self, started: datetime, load_avg: tuple[float, float, float]) -> dict[str, Any]:
-        return {
-            "label": self.o.label,
-            "started": started.isoformat(timespec="seconds"),
-            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-            "backend": "sqlite" if is_sqlite(self.o.database_url) else "postgresql",
-            "database": _server_version(self.o.database_url),
-            "scale": self.o.scale,
-            "only": list(self.o.only),
-            "suffix": self.o.suffix,
-            "duration_s": self.o.duration,
-            "warmup_s": self.o.warmup,
-            "connections": self.o.connections,
-            "latency_connections": LATENCY_CONNECTIONS,
-            "workers": self.o.workers,
-            "server_cpu": self.o.server_cpu,
-            "wrk_cpu": self.o.wrk_cpu,
-            "access_log": self.o.access_log,
-            "redis": bool(self.o.redis_url),
-            "cache_enabled": self.in_process_settings().cache_enabled,
-            "settings": {k: v for k, v in self.server_settings.items() if k not in _PRIVATE},
-            "wrk": wrk_mod.wrk_version(self.wrk),
-            "python": sys.version.split()[0],
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-            "load_average_before": [round(x, 2) for x in load_avg],
-            "commit": _git_commit(),
-        }
-
-
-_PRIVATE = {"SECRET_KEY", "DATABASE_URL", "MAIL_DIR", "UPLOAD_DIR", "REDIS_URL", "REDIS_KEY_PREFIX"}
-
-
-async def _count(
-    settings: Settings, scenarios: Sequence[Scenario], values: dict[str, list[str]]
-) -> dict[str, int | None]:
-    from bench.sqlcount import count_statements
-
-    return await count_statements(settings, scenarios, values)
-
-
-def _server_version(database_url: str) -> str:
-    if is_sqlite(database_url):
-        return f"SQLite {sqlite3.sqlite_version}"
-    return (
-        str(query(database_url, "SHOW server_version")[0][0]).split()[0].join(("PostgreSQL ", ""))
-    )
-
-
-def _git_commit() -> str:
-    done = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=Path(__file__).parent,
-    )
-    return done.stdout.strip()
+        return run(self)
 
 
 def save(results: dict[str, Any], results_dir: Path) -> Path:

@@ -9,7 +9,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -153,6 +155,32 @@ class Server:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self._log_file.close()
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSpec:
+    """How a Conduit server is started: its workers, its CPUs (taskset), extra settings."""
+
+    workers: int
+    cpu: str | None
+    settings: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def name(self) -> str:  # of its log file
+        extra = "".join(f"-{k.lower()}={v}" for k, v in self.settings)
+        return f"conduit-{self.workers}w{extra}"
+
+    def title(self) -> str:  # the settings are the row's own title's to tell
+        return f"{self.workers} worker" + ("s" if self.workers > 1 else "")
+
+    def describe(self) -> dict[str, Any]:
+        return {"workers": self.workers, "cpu": self.cpu, "settings": dict(self.settings)}
+
+
+def all_cpus(server_cpu: str | None, wrk_cpu: str | None) -> str | None:
+    """The CPUs of a server of more than one worker: the server's and wrk's together when
+    both are pinned (the server then has the cores wrk shares), else none (not pinned)."""
+    return f"{server_cpu},{wrk_cpu}" if server_cpu and wrk_cpu else None
 
 
 def conduit_command(port: int, workers: int, access_log: bool, cpu: str | None) -> list[str]:

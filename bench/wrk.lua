@@ -2,11 +2,15 @@
 --
 --   wrk ... -s bench/wrk.lua URL -- DATAFILE METHOD PATH AUTH BODY
 --
--- DATAFILE: lines "kind<TAB>value" (kinds: token, slug, tag, author, email, password).
--- PATH:     a path template; {slug}, {tag} and {author} are replaced by a random value of
---           that kind for every request.
+-- DATAFILE: lines "kind<TAB>value" (kinds: token, slug, tag, author, username, email,
+--           password).
+-- METHOD:   an HTTP method, or "MIX": each request is then drawn from MIX below (PATH, AUTH
+--           and BODY are ignored).
+-- PATH:     a path template; {slug}, {tag}, {author} and {username} are replaced by a random
+--           value of that kind for every request.
 -- AUTH:     "token" (Authorization: Token <a random signed-in user's token>) or "none".
--- BODY:     "none", "login" (a random user's credentials) or "article" (a new article).
+-- BODY:     "none", "login" (a random user's credentials), "article" (a new article) or
+--           "comment" (a new comment).
 -- At the end, one line "BENCHJSON {...}" with the counts and latency percentiles (ms).
 
 local thread_counter = 0
@@ -47,9 +51,41 @@ function init(args)
 end
 
 local TEXT = string.rep("Benchmarks measure what they measure, nothing more. ", 12)
+local COMMENT = string.rep("Measured, not guessed. ", 4)
+
+-- The mixed workload: {per cent, method, path, body}, every request signed in as a random
+-- user; 90 % reads, 10 % writes. The shares add up to 100: the last entry takes what a draw
+-- leaves.
+local MIX = {
+  {18, "GET", "/api/articles", "none"},
+  {18, "GET", "/api/articles/{slug}", "none"},
+  {18, "GET", "/api/articles/{slug}/comments", "none"},
+  {18, "GET", "/api/tags", "none"},
+  {18, "GET", "/api/articles/feed", "none"},
+  {2.5, "POST", "/api/articles", "article"},
+  {2.5, "POST", "/api/articles/{slug}/favorite", "none"},
+  {2.5, "POST", "/api/articles/{slug}/comments", "comment"},
+  {2.5, "POST", "/api/profiles/{username}/follow", "none"},
+}
+
+local function draw()
+  local r = math.random() * 100
+  for _, entry in ipairs(MIX) do
+    r = r - entry[1]
+    if r < 0 then
+      return entry[2], entry[3], "token", entry[4]
+    end
+  end
+  local last = MIX[#MIX]
+  return last[2], last[3], "token", last[4]
+end
 
 function request()
   sent = sent + 1
+  local method, template, auth, body_kind = method, template, auth, body_kind
+  if method == "MIX" then
+    method, template, auth, body_kind = draw()
+  end
   local path = template:gsub("{(%w+)}", pick)
   local headers = {}
   local body = nil
@@ -69,6 +105,9 @@ function request()
     local title = "Bench " .. (thread_id or 0) .. " " .. sent .. " " .. math.random(1000000000)
     body = '{"article":{"title":"' .. title .. '","description":"Written by the load test",'
       .. '"body":"' .. TEXT .. '","tagList":[' .. tags .. "]}}"
+  elseif body_kind == "comment" then
+    headers["Content-Type"] = "application/json"
+    body = '{"comment":{"body":"' .. COMMENT .. sent .. '"}}'
   end
   return wrk.format(method, path, headers, body)
 end

@@ -18,7 +18,7 @@ from bench.asgi import PROBES, measure_all, render
 from bench.data import DataSet
 from bench.profile import analyse
 from bench.report import growth, render_markdown
-from bench.runner import sample_values, table_counts
+from bench.samples import sample_values, table_counts
 from bench.scales import SCALES
 from bench.scenarios import SCENARIOS, latency_label
 from bench.seed import PASSWORD, seed
