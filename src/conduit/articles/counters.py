@@ -161,6 +161,21 @@ def _article_deltas() -> Any:
 
 _ARTICLE_DELTAS = _article_deltas()
 
+
+def new_article_deltas(article: Any, linked: Any) -> Any:
+    """The deltas of a new article, in the statement that inserts it (PostgreSQL's
+    data-modifying CTEs, which cannot see each other's rows but their RETURNING):
+    `article` returns the new row's `author_id` (no row: nothing counted), `linked` the
+    `tag_id` of each of its tags."""
+    one = literal_column("1", Integer)
+    rows = union_all(
+        select(_kind(CountKind.ALL), literal_column("0", Integer), one).select_from(article),
+        select(_kind(CountKind.AUTHOR), article.c.author_id, one),
+        select(_kind(CountKind.TAG), linked.c.tag_id, one),
+    )
+    return insert(_deltas).from_select(["kind", "subject_id", "n"], rows)
+
+
 # The oldest deltas, removed and returned: the rows a fold moves.
 _TAKE = (
     delete(_deltas)

@@ -12,9 +12,10 @@ from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Boolean, Integer, String, Table, bindparam, delete, select, update
+from sqlalchemy import Boolean, Integer, String, Table, any_, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql
 
-from conduit.articles.counters import POPULAR_TAGS
+from conduit.articles.counters import POPULAR_TAGS, new_article_deltas
 from conduit.articles.models import Article, ArticleTag, Favorite, Tag
 from conduit.core.db import UTCDateTime
 from conduit.core.reads import HotRead
@@ -92,6 +93,37 @@ def _link_tags() -> Any:
 
 # The tags named `names` (which exist) on the article `article_id`; their ids.
 LINK_TAGS = _link_tags()
+
+ARTICLE_COLUMNS = ("slug", "title", "description", "body", "author_id", "created_at", "updated_at")
+
+
+def _created() -> Any:
+    """PostgreSQL: a new article (parameters `new_<column>`), its tags (`names`, which
+    exist) and its count deltas in one statement; its id, or no row, and then nothing
+    written, when the slug is taken. What SQLite does in three (`insert_article`,
+    `LINK_TAGS`, the article's deltas), in one round trip instead of three."""
+    values = {c: bindparam(f"new_{c}", type_=_articles.c[c].type) for c in ARTICLE_COLUMNS}
+    article = (
+        postgresql.insert(_articles)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=[_articles.c.slug])
+        .returning(_articles.c.id, _articles.c.author_id, _articles.c.created_at)
+        .cte("article")
+    )
+    named = select(article.c.id, _tags.c.id, article.c.created_at).where(
+        _tags.c.name == any_(bindparam("names", type_=postgresql.ARRAY(String)))
+    )
+    linked = (
+        _article_tags.insert()
+        .from_select(["article_id", "tag_id", "article_created_at"], named)
+        .returning(_article_tags.c.tag_id)
+        .cte("linked")
+    )
+    counted = new_article_deltas(article, linked).cte("counted")
+    return select(article.c.id).add_cte(linked, counted)
+
+
+CREATED = _created()
 
 UNTAG = (
     delete(_article_tags)

@@ -113,11 +113,30 @@ class ArticleRepository:
     # (an UPDATE) then waits for it to commit, or it waits for the deletion and finds the
     # article gone, so that the deletion's counts see every favorite.
 
-    async def insert(self, values: dict[str, Any]) -> int | None:
-        """Insert a live article; its id, or None when its slug is taken (by any article,
-        deleted ones included: a deleted article's slug stays reserved)."""
-        stmt = dml.insert_article(self._dialect())
-        return (await self.session.execute(stmt, values)).scalar()
+    async def add_tags(self, names: Sequence[str]) -> None:
+        """Create the tags of these names that do not exist yet."""
+        if names:
+            await self.session.execute(
+                dml.insert_tags(self._dialect()), [{"name": n} for n in names]
+            )
+
+    async def insert(self, values: dict[str, Any], tags: Sequence[str]) -> int | None:
+        """Insert a live article (`values`: `dml.ARTICLE_COLUMNS`) with its tags (which
+        exist: `add_tags`), counted; its id, or None and nothing written when its slug is
+        taken (by any article, deleted ones included: a deleted article's slug stays
+        reserved)."""
+        if self._dialect() == "postgresql":
+            params: dict[str, Any] = {f"new_{k}": v for k, v in values.items()}
+            params["names"] = list(tags)
+            created: int | None = (await self.session.execute(dml.CREATED, params)).scalar()
+            return created
+        article_id = (await self.session.execute(dml.insert_article("sqlite"), values)).scalar()
+        if article_id is not None:
+            if tags:
+                params = {"article_id": article_id, "names": list(tags)}
+                await self.session.execute(dml.LINK_TAGS, params)
+            await self.count_in(article_id, 1)
+        return article_id
 
     async def count_in(self, article_id: int, change: int) -> None:
         """Count the article among the live ones (+1: inserted or restored) or no more
@@ -148,7 +167,7 @@ class ArticleRepository:
         """Give the article these tags (created if new); the ids of those it did not have."""
         if not names:
             return set()
-        await self.session.execute(dml.insert_tags(self._dialect()), [{"name": n} for n in names])
+        await self.add_tags(names)
         params = {"article_id": article_id, "names": list(names)}
         return set((await self.session.execute(dml.LINK_TAGS, params)).scalars())
 

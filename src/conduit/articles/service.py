@@ -162,15 +162,13 @@ class ArticleService:
         }
         base = slugify(data.title)
         slug = base if base not in RESERVED_SLUGS else _with_suffix(base)
+        await self.articles.add_tags(data.tag_list)
         for _ in range(_SLUG_ATTEMPTS):
-            article_id = await self.articles.insert({**values, "slug": slug})
-            if article_id is not None:
+            if await self.articles.insert({**values, "slug": slug}, data.tag_list) is not None:
                 break
             slug = _with_suffix(base)  # taken: by another article, or just now
         else:  # pragma: no cover - 8 random 32-bit suffixes all taken
             raise Conflict("slug")
-        await self.articles.tag(article_id, data.tag_list)
-        await self.articles.count_in(article_id, 1)
         self._changed(*((ARTICLES, TAGS) if data.tag_list else (ARTICLES,)))
         written = iso_millis(now)
         # The columns of the read (`statements.ArticleView`): no one has favorited a new
