@@ -110,8 +110,9 @@ def _created() -> Any:
         .returning(_articles.c.id, _articles.c.author_id, _articles.c.created_at)
         .cte("article")
     )
-    named = select(article.c.id, _tags.c.id, article.c.created_at).where(
-        _tags.c.name == any_(bindparam("names", type_=postgresql.ARRAY(String)))
+    names = bindparam("names", type_=postgresql.ARRAY(String))
+    named = select(article.c.id, _tags.c.id, article.c.created_at).select_from(
+        article.join(_tags, _tags.c.name == any_(names))
     )
     linked = (
         _article_tags.insert()
