@@ -166,6 +166,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         # objects would keep them all (tests/core/test_gc_freeze.py turns it on).
         "gc_freeze": False,
         "gc_threshold": 0,  # the interpreter's own, as the suite has always run
+        # No background fold of the count deltas: it would add its statements to the
+        # counts of statements per request; tests that fold call it themselves.
+        "counts_fold_interval": 0,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

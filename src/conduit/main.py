@@ -96,9 +96,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             _freeze_startup_objects()
         if settings.gc_threshold:
             _set_gc_threshold(settings.gc_threshold)
-        workers: list[asyncio.Task[None]] = [
-            asyncio.create_task(fold_counts_forever(app.state.db, stop))
-        ]
+        workers: list[asyncio.Task[None]] = []
+        if settings.counts_fold_interval:
+            fold = fold_counts_forever(app.state.db, stop, settings.counts_fold_interval)
+            workers.append(asyncio.create_task(fold))
         if settings.mail_embedded_worker:
             workers.append(asyncio.create_task(app.state.deliverer.run_forever(stop=stop)))
         if app.state.replicas is not None:

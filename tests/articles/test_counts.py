@@ -6,11 +6,14 @@ The tags' order (most used first) comes from the same counts.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 
+from conduit.articles.repository import ArticleRepository
 from conduit.articles.service import ArticleService
 from tests.factories import auth, create_article, make_staff, register, tags
 
@@ -74,6 +77,12 @@ SCENE = {
 }
 
 
+async def fold(app: Any) -> int:
+    """Fold the pending count deltas now, as the application does every second."""
+    async with app.state.db.session() as session:
+        return await ArticleRepository(session).fold_counts()
+
+
 async def call(
     client: httpx.AsyncClient, method: str, path: str, token: str, status: int = 200, **kw: Any
 ) -> Any:
@@ -118,6 +127,9 @@ async def test_counts_follow_every_write(client: httpx.AsyncClient, app: Any) ->
     }
     assert await counts(client, carol) == deleted
     assert await tags(client) == ["x", "y"]
+    assert await fold(app) > 0  # the deltas so far, folded: the counts say the same
+    assert await counts(client, carol) == deleted
+    assert await tags(client) == ["x", "y"]
     # A deleted article can be neither favorited nor unfavorited.
     await call(client, "POST", f"{LIST}/{one}/favorite", carol, status=404)
     await call(client, "DELETE", f"{LIST}/{one}/favorite", bob, status=404)
@@ -142,6 +154,9 @@ async def test_counts_follow_every_write(client: httpx.AsyncClient, app: Any) ->
 
     # Deactivating a user hides nothing public today, so no count changes.
     await call(client, "PATCH", "/api/admin/users/alice", admin, json={"active": False})
+    assert await counts(client, carol) == {**moved, "carol's feed": 1}
+    await fold(app)
+    assert await fold(app) == 0  # nothing left to fold
     assert await counts(client, carol) == {**moved, "carol's feed": 1}
 
     # Tags and favorites carry their article's created_at (the key of their pages' order).
@@ -178,3 +193,24 @@ async def test_the_total_is_the_maintained_count_and_recount_repairs_it(
     for params in ({"tag": "x"}, {"author": "alice"}, {}):
         body = await _get(client, LIST, {**params, "limit": 1}, alice)
         assert body["articlesCount"] == 2, params
+
+
+@pytest.mark.settings(counts_fold_interval=0.05)
+async def test_the_application_folds_the_deltas_in_the_background(
+    client: httpx.AsyncClient, app: Any
+) -> None:
+    alice = await register(client, "alice")
+    await create_article(client, alice, "Story", tagList=["x"])
+    async with app.state.db.engine.connect() as conn:
+        for _ in range(100):  # 5 s at most; a fold every 0.05 s
+            pending = await conn.execute(text("SELECT count(*) FROM article_count_deltas"))
+            folded = await conn.execute(text("SELECT count(*) FROM article_counts"))
+            if pending.scalar_one() == 0 and folded.scalar_one() > 0:
+                break
+            await conn.rollback()  # a new snapshot for the next look
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the deltas were never folded")
+    body = await _get(client, LIST, {"tag": "x", "limit": 1}, None)
+    assert body["articlesCount"] == 1
+    assert await tags(client) == ["x"]

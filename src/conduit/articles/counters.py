@@ -17,8 +17,9 @@ ArticleRepository's write methods:
 Writers only insert: a new row never waits on another transaction, so concurrent creators
 sharing a tag (or the global count) do not queue on one row's lock, as they did when each
 added to the counter row itself. `fold`, run in the background by every process
-(articles/worker.py), moves committed deltas into `article_counts` in one transaction: a
-reader sees them on one side or the other, never both or neither.
+(articles/worker.py, every `COUNTS_FOLD_INTERVAL` seconds), moves committed deltas into
+`article_counts` in one transaction: a reader sees them on one side or the other, never
+both or neither.
 
 The feed's count is the sum of the AUTHOR counts of the users one follows (tens of keys):
 a count per follower would have to be touched, on every article of a popular author, for
@@ -136,7 +137,7 @@ def _popular_tags() -> Any:
 
 POPULAR_TAGS = _popular_tags()
 
-_ADD = insert(_deltas)  # executed with one parameter set per delta
+_ADD = insert(_deltas).inline()  # one parameter set per delta; no id fetched back
 
 
 def _article_deltas() -> Any:

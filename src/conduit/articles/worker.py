@@ -14,10 +14,8 @@ from conduit.core.faults import log_failure
 
 logger = logging.getLogger(__name__)
 
-FOLD_EVERY = 1.0  # seconds between two folds of one process
 
-
-async def fold_counts_forever(db: Database, stop: asyncio.Event, every: float = FOLD_EVERY) -> None:
+async def fold_counts_forever(db: Database, stop: asyncio.Event, every: float) -> None:
     """Fold the pending deltas every `every` seconds until `stop` is set; a failed fold is
     logged and tried again at the next round. The deltas a reader sums stay few (those of
     the last second or so), and a fold is one transaction of two statements."""

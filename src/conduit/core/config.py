@@ -141,6 +141,11 @@ class Settings(BaseSettings):
     cache_enabled: bool = True
     cache_ttl: int = Field(default=60, ge=1)  # seconds; invalidation is explicit, TTL bounds it
 
+    # Seconds between two folds of the article count deltas into the counts, in each
+    # process (articles/counters.py); 0: no background fold (reads are exact either way,
+    # but sum ever more pending deltas).
+    counts_fold_interval: float = Field(default=1.0, ge=0)
+
     # Idempotency-Key replay window.
     idempotency_ttl: int = Field(default=24 * 3600, ge=1)  # seconds
 
