@@ -81,7 +81,7 @@ class UserService:
         )
         if self.mail is not None:
             await self.mail.send_verification(user)
-        return _with_session(user, await self.auth.start_session(user, session_token=True))
+        return _with_session(user, await self.auth.start_session(user.id, session_token=True))
 
     async def check_credentials(self, email: str, password: str) -> User:
         """The account these credentials open: 401 for an unknown e-mail or a wrong password,
@@ -102,11 +102,11 @@ class UserService:
 
     async def login(self, data: UserLogin) -> UserSessionRead:
         user = await self.check_credentials(data.email, data.password)
-        return _with_session(user, await self.auth.start_session(user, session_token=True))
+        return _with_session(user, await self.auth.start_session(user.id, session_token=True))
 
     async def login_pair(self, email: str, password: str) -> TokenPair:
         user = await self.check_credentials(email, password)
-        return await self.auth.start_session(user)
+        return await self.auth.start_session(user.id)
 
     async def update(
         self,
