@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, func, or_, select
+from typing import NamedTuple, cast
+
+from sqlalchemy import String, Table, bindparam, delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conduit.auth.schemas import SignedInUser
 from conduit.core.db import AnySelect
 from conduit.core.errors import Conflict
+from conduit.core.reads import HotRead
 from conduit.core.upsert import insert_ignore
 from conduit.users.models import Follow, User
+
+_users = cast(Table, User.__table__)
+
+
+class Credentials(NamedTuple):
+    """What a login reads of an account before Argon2 runs: all its response needs."""
+
+    account: SignedInUser
+    password_hash: str
+    active: bool
+
+
+# A login's one read of the account, before Argon2 runs, in the primary's reader unit: with
+# the columns its response shows, so that the write unit need not read the user again.
+_SIGNED_IN_COLUMNS = ("id", "username", "email", "bio", "image", "role", "email_verified")
+_CREDENTIALS = HotRead(
+    select(
+        *(_users.c[name] for name in _SIGNED_IN_COLUMNS), _users.c.password_hash, _users.c.active
+    ).where(_users.c.email == bindparam("email", type_=String))
+)
 
 
 class UserRepository:
@@ -23,11 +47,10 @@ class UserRepository:
         result = await self.session.scalars(select(User).where(User.email == email))
         return result.first()
 
-    async def credentials(self, email: str) -> tuple[int, str] | None:
-        """The id and password hash of the account with this (lower-case) e-mail."""
-        stmt = select(User.id, User.password_hash).where(User.email == email)
-        row = (await self.session.execute(stmt)).first()
-        return None if row is None else (row.id, row.password_hash)
+    async def credentials(self, email: str) -> Credentials | None:
+        """The account with this (lower-case) e-mail, its password hash and active flag."""
+        row = await _CREDENTIALS.first(self.session, {"email": email})
+        return None if row is None else Credentials(SignedInUser(*row[:-2]), row[-2], row[-1])
 
     async def get_by_username(self, username: str) -> User | None:
         result = await self.session.scalars(select(User).where(User.username == username))
