@@ -10,13 +10,15 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
+from conduit.auth.models import AuthSession
 from conduit.core.security import PasswordHasher
 from conduit.users.models import User
 from tests.conftest import make_settings
 from tests.core.test_password_hashing import Gate, until
 from tests.factories import PASSWORD, auth, create_article, register
+from tests.factories.sessions import password_grant, set_active
 
 # One hashing thread, and a short busy timeout: on SQLite a write that had to wait for a
 # login's lock would fail (a 500) instead of waiting the default 5 s.
@@ -43,6 +45,13 @@ async def stored_hash(app: Any, email: str = "alice@example.com") -> str:
 async def set_stored_hash(app: Any, value: str, email: str = "alice@example.com") -> None:
     async with app.state.db.session() as session:
         await session.execute(update(User).where(User.email == email).values(password_hash=value))
+
+
+async def session_count(app: Any) -> int:
+    async with app.state.db.session(write=False) as session:
+        return int(
+            (await session.execute(select(func.count()).select_from(AuthSession))).scalar_one()
+        )
 
 
 async def legacy_hash(database_url: str, password: str = PASSWORD) -> str:
@@ -179,6 +188,24 @@ async def test_a_password_changed_while_the_login_was_checked_does_not_open_it(
     response = await login
     assert response.status_code == 401, response.text
     assert response.json()["errors"] == {"credentials": ["invalid"]}
+    assert await session_count(app) == 1  # registration's only
+
+
+@pytest.mark.settings(**ONE_THREAD)
+async def test_an_account_deactivated_while_the_login_was_checked_is_refused(
+    app: Any, client: httpx.AsyncClient, held: HeldPool
+) -> None:
+    await register(client, "alice")
+    await held.hold()
+    login = asyncio.create_task(log_in(client))  # the right password, an active account
+    grant = asyncio.create_task(password_grant(client, "alice"))
+    await held.waiting(2)
+    await set_active(app, "alice", False)  # deactivated meanwhile
+    await held.release()
+    for response in (await login, await grant):
+        assert response.status_code == 403, response.text
+        assert response.json()["errors"] == {"user": ["is deactivated"]}
+    assert (await session_count(app)) == 1  # registration's only
 
 
 @pytest.mark.settings(argon2_threads=1, argon2_queue=0)

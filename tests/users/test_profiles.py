@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
+from tests.conftest import StatementCounter
 from tests.factories import auth, errors, profile, register, update_me
 
 
@@ -94,14 +97,50 @@ async def test_follow_unknown_user_is_not_found(client: httpx.AsyncClient, metho
     assert response.json()["errors"] == {"profile": ["not found"]}
 
 
-async def test_follow_yourself_is_forbidden(client: httpx.AsyncClient) -> None:
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+async def test_follow_yourself_is_forbidden(client: httpx.AsyncClient, method: str) -> None:
     alice = await register(client, "alice")
 
-    response = await follow(client, "alice", alice)
+    response = await follow(client, "alice", alice, method=method)
 
     assert response.status_code == 403, response.text
     assert "profile" in errors(response)
     assert (await profile(client, "alice", alice)).json()["profile"]["following"] is False
+
+
+async def test_follow_answers_the_profile_as_stored(client: httpx.AsyncClient) -> None:
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    await update_me(client, alice, bio="Hi", image="https://example.com/a.png")
+
+    for method, following in (("POST", True), ("DELETE", False)):
+        response = await follow(client, "alice", bob, method=method)
+        assert response.status_code == 200, response.text
+        assert response.json() == {
+            "profile": {
+                "username": "alice",
+                "bio": "Hi",
+                "image": "https://example.com/a.png",
+                "following": following,
+            }
+        }
+    # the name as registered: another case names nobody
+    assert (await follow(client, "ALICE", bob)).status_code == 404
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+async def test_follow_is_one_statement_after_the_token_check(
+    app: Any, client: httpx.AsyncClient, sql: StatementCounter, method: str
+) -> None:
+    """The change rides with the read of the profile (PostgreSQL; SQLite reads first); the
+    followee's whole row, password hash included, is never loaded."""
+    await register(client, "alice")
+    bob = await register(client, "bob")
+    with sql.counting() as executed:
+        response = await follow(client, "alice", bob, method=method)
+    assert response.status_code == 200, response.text
+    assert not [s for s in executed if "password_hash" in s]
+    assert len(executed) == (3 if app.state.db.is_sqlite else 2)
 
 
 @pytest.mark.parametrize("method", ["POST", "DELETE"])

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Integer, bindparam, func, or_, select, true, update
+from sqlalchemy import (
+    Insert,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.auth.models import ApiKey, AuthSession, EmailToken, RefreshToken, live_session
 from conduit.auth.schemas import SignedInUser
+from conduit.core.db import UTCDateTime
 from conduit.core.reads import HotRead
 from conduit.users.models import User
 
@@ -31,19 +46,79 @@ _ACTIVE_USER = select(*_SIGNED_IN_COLUMNS).where(
     _users.c.id == bindparam("user_id", type_=Integer), _users.c.active == true()
 )
 
+# A new session and its first refresh token, as Core statements on the tables built once
+# (an ORM flush, or a statement built per call, costs more than the INSERT itself). Their
+# parameters: session_id, user_id, now, expires_at, idle_expires_at, token_hash and, for a
+# confirmed session, password_hash.
+_sessions = cast(Table, AuthSession.__table__)
+_refresh_tokens = cast(Table, RefreshToken.__table__)
+_NOW = bindparam("now", type_=UTCDateTime)
+_SESSION_ID = bindparam("session_id", type_=String)
+_NEW_REFRESH_TOKEN = insert(_refresh_tokens).values(
+    token_hash=bindparam("token_hash", type_=String), session_id=_SESSION_ID, created_at=_NOW
+)
+
+
+def _new_session(confirmed: bool) -> Insert:
+    """The session's INSERT; `confirmed`: only while the user's row is active and still has
+    the password hash the login was verified against, so that a password changed or an
+    account deactivated while Argon2 ran opens nothing."""
+    user_id = bindparam("user_id", type_=Integer)
+    expiries = (
+        bindparam("expires_at", type_=UTCDateTime),
+        bindparam("idle_expires_at", type_=UTCDateTime),
+    )
+    columns = ("id", "user_id", "created_at", "expires_at", "idle_expires_at")
+    if not confirmed:
+        values = (_SESSION_ID, user_id, _NOW, *expiries)
+        return insert(_sessions).values(dict(zip(columns, values, strict=True)))
+    source = select(_SESSION_ID, _users.c.id, _NOW, *expiries).where(
+        _users.c.id == user_id,
+        _users.c.password_hash == bindparam("password_hash", type_=String),
+        _users.c.active == true(),
+    )
+    return insert(_sessions).from_select(columns, source)
+
+
+def _session_with_token(confirmed: bool) -> Insert:
+    """PostgreSQL: both rows in one statement, the token inserted from the session's
+    RETURNING (no session, no token)."""
+    opened = _new_session(confirmed).returning(_sessions.c.id).cte("opened")
+    return insert(_refresh_tokens).from_select(
+        ("token_hash", "session_id", "created_at"),
+        select(bindparam("token_hash", type_=String), opened.c.id, _NOW),
+    )
+
+
+_NEW_SESSION = {confirmed: _new_session(confirmed) for confirmed in (False, True)}
+_NEW_SESSION_WITH_TOKEN = {confirmed: _session_with_token(confirmed) for confirmed in (False, True)}
+
+
+def _rowcount(result: Result[Any]) -> int:
+    return int(cast("CursorResult[Any]", result).rowcount)
+
 
 class AuthRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add_session(self, auth_session: AuthSession, token_hash: str) -> None:
-        self.session.add(auth_session)
-        self.session.add(RefreshToken(token_hash=token_hash, session_id=auth_session.id))
-        await self.session.flush()
+    async def add_session(self, params: dict[str, Any], *, confirmed: bool = False) -> bool:
+        """Insert a session and its first refresh token (the parameters of `_new_session`
+        and `token_hash`). False when `confirmed` and the user's row no longer matches (the
+        password changed, the account deactivated or gone): then nothing is written."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            result = await self.session.execute(_NEW_SESSION_WITH_TOKEN[confirmed], params)
+            return _rowcount(result) == 1
+        # SQLite: a WITH clause cannot hold an INSERT.
+        result = await self.session.execute(_NEW_SESSION[confirmed], params)
+        if _rowcount(result) != 1:
+            return False
+        await self.session.execute(_NEW_REFRESH_TOKEN, params)
+        return True
 
-    async def add_refresh_token(self, session_id: str, token_hash: str) -> None:
-        self.session.add(RefreshToken(token_hash=token_hash, session_id=session_id))
-        await self.session.flush()
+    async def add_refresh_token(self, session_id: str, token_hash: str, now: datetime) -> None:
+        params = {"session_id": session_id, "token_hash": token_hash, "now": now}
+        await self.session.execute(_NEW_REFRESH_TOKEN, params)
 
     async def live_user(self, user_id: int, session_id: str, now: datetime) -> SignedInUser | None:
         """The active user of a session that is neither revoked nor expired."""

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conduit.auth.activity import SessionActivity
 from conduit.auth.credentials import KEY_PREFIX
-from conduit.auth.models import ApiKey, AuthSession
+from conduit.auth.models import ApiKey
 from conduit.auth.permissions import Role, Scope
 from conduit.auth.principal import Principal
 from conduit.auth.repository import AuthRepository
@@ -20,7 +20,6 @@ from conduit.core.db import utcnow
 from conduit.core.errors import Forbidden, NotFound, Unauthorized
 from conduit.core.pagination import NumberedPage
 from conduit.core.security import InvalidToken, TokenCodec
-from conduit.users.models import User
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +48,7 @@ class AuthService:
             expires_in=self.tokens.ttl_seconds,
         )
 
-    async def start_session(self, user: User, *, session_token: bool = False) -> TokenPair:
+    async def start_session(self, user_id: int, *, session_token: bool = False) -> TokenPair:
         """A new server-side session for a user who has just proved who they are.
 
         `session_token`: the access token lasts as long as the session may (RealWorld
@@ -57,23 +56,42 @@ class AuthService:
         the session in the database on every request like any other, so logout, password
         change and deactivation end it at once, and so does idleness (docs/api.md,
         "Sessions and tokens")."""
+        pair = await self._open(user_id, None, session_token)
+        assert pair is not None  # an unconditional INSERT
+        return pair
+
+    async def start_confirmed_session(
+        self, user_id: int, password_hash: str, *, session_token: bool = False
+    ) -> TokenPair | None:
+        """`start_session` for a login verified before its unit of work began: None, and
+        nothing written, unless the account is still active with `password_hash`."""
+        return await self._open(user_id, password_hash, session_token)
+
+    async def _open(
+        self, user_id: int, password_hash: str | None, session_token: bool
+    ) -> TokenPair | None:
         now = utcnow()
         refresh_token = secrets.token_urlsafe(32)
-        auth_session = AuthSession(
-            id=secrets.token_hex(16),
-            user_id=user.id,
-            expires_at=now + self.tokens.refresh_ttl,
-            idle_expires_at=now + self.tokens.idle_ttl,
-        )
-        await self.repo.add_session(auth_session, _hash(refresh_token))
+        session_id = secrets.token_hex(16)
+        expires_at = now + self.tokens.refresh_ttl
+        params = {
+            "session_id": session_id,
+            "user_id": user_id,
+            "now": now,
+            "expires_at": expires_at,
+            "idle_expires_at": now + self.tokens.idle_ttl,
+            "token_hash": _hash(refresh_token),
+        }
+        if password_hash is not None:
+            params["password_hash"] = password_hash
+        if not await self.repo.add_session(params, confirmed=password_hash is not None):
+            return None
         if self.activity is not None:
-            self.activity.started(auth_session.id)
+            self.activity.started(session_id)
         if not session_token:
-            return self._pair(user.id, auth_session.id, refresh_token)
-        access_token = self.tokens.encode(
-            str(user.id), auth_session.id, now=now, expires_at=auth_session.expires_at
-        )
-        expires_in = int((auth_session.expires_at - now).total_seconds())
+            return self._pair(user_id, session_id, refresh_token)
+        access_token = self.tokens.encode(str(user_id), session_id, now=now, expires_at=expires_at)
+        expires_in = int((expires_at - now).total_seconds())
         return TokenPair(access_token, refresh_token, expires_in)
 
     async def authenticate(self, token: str) -> Principal:
@@ -124,7 +142,7 @@ class AuthService:
         token.used_at = now
         auth_session.idle_expires_at = now + self.tokens.idle_ttl
         new_token = secrets.token_urlsafe(32)
-        await self.repo.add_refresh_token(auth_session.id, _hash(new_token))
+        await self.repo.add_refresh_token(auth_session.id, _hash(new_token), now)
         return self._pair(auth_session.user_id, auth_session.id, new_token)
 
     async def logout(self, session_id: str) -> None:

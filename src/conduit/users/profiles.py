@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conduit.core.db import utcnow
 from conduit.core.errors import Forbidden, NotFound
 from conduit.users.models import User
 from conduit.users.render import profile
-from conduit.users.repository import UserRepository
+from conduit.users.repository import ProfileRow, UserRepository
 from conduit.users.schemas import ProfileRead
 
 
-def profile_read(user: User, following: bool) -> ProfileRead:
+def profile_read(user: User | ProfileRow, following: bool) -> ProfileRead:
     return ProfileRead.model_validate(profile(user.username, user.bio, user.image, following))
 
 
@@ -25,8 +26,9 @@ class ProfileService:
             raise NotFound("profile")
         return profile_read(*found)
 
-    async def _target(self, username: str, viewer_id: int) -> User:
-        target = await self.users.get_by_username(username)
+    @staticmethod
+    def _checked(target: ProfileRow | None, viewer_id: int) -> ProfileRow:
+        """The repository changes nothing for a missing user or for oneself: this says why."""
         if target is None:
             raise NotFound("profile")
         if target.id == viewer_id:
@@ -34,11 +36,9 @@ class ProfileService:
         return target
 
     async def follow(self, viewer_id: int, username: str) -> ProfileRead:
-        target = await self._target(username, viewer_id)
-        await self.users.follow(viewer_id, target.id)
-        return profile_read(target, True)
+        target = await self.users.follow(viewer_id, username, utcnow())
+        return profile_read(self._checked(target, viewer_id), True)
 
     async def unfollow(self, viewer_id: int, username: str) -> ProfileRead:
-        target = await self._target(username, viewer_id)
-        await self.users.unfollow(viewer_id, target.id)
-        return profile_read(target, False)
+        target = await self.users.unfollow(viewer_id, username)
+        return profile_read(self._checked(target, viewer_id), False)

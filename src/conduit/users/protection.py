@@ -29,6 +29,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from redis.asyncio import Redis
 
+from conduit.auth.schemas import SignedInUser
 from conduit.core.config import Settings
 from conduit.core.db import Database
 from conduit.core.errors import InvalidInput, TooManyRequests, Unauthorized
@@ -68,9 +69,14 @@ class ThrottleMemoryStorage(MemoryStorage):
 class VerifiedLogin:
     """A password found right for an account, before the request's unit of work began."""
 
-    user_id: int
+    account: SignedInUser  # as read with the hash: what the login's response shows
+    active: bool
     password_hash: str  # the hash it was verified against
     rehashed: str | None  # a new hash, when the stored one has other Argon2 parameters
+
+    @property
+    def user_id(self) -> int:
+        return self.account.id
 
 
 class AccountProtection:
@@ -127,15 +133,16 @@ class AccountProtection:
         commit, so verifying inside it made every other writer wait for the hash.
 
         401 alike for an unknown e-mail and a wrong password (same body, same Argon2 work);
-        429 while the address is throttled. The caller loads the account in its own unit and
-        must call `recheck` with it (the password may have changed meanwhile)."""
+        429 while the address is throttled. The password may have changed meanwhile: the
+        caller opens the session only if the account still has the hash verified here
+        (then calls `login_succeeded`), or loads it in its own unit and calls `recheck`."""
         await self.ensure_login_allowed(email)
         async with self.db.session(write=False) as reader:
             stored = await UserRepository(reader).credentials(email)
-        valid, rehashed = await self.verify(password, stored[1] if stored else None)
+        valid, rehashed = await self.verify(password, stored.password_hash if stored else None)
         if stored is None or not valid:
             await self.refuse_login(email)
-        return VerifiedLogin(stored[0], stored[1], rehashed)
+        return VerifiedLogin(stored.account, stored.active, stored.password_hash, rehashed)
 
     async def recheck(
         self, email: str, password: str, verified: VerifiedLogin, current_hash: str | None

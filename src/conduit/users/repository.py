@@ -2,14 +2,98 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, func, or_, select
+from datetime import datetime
+from typing import Any, NamedTuple, cast
+
+from sqlalchemy import Integer, String, Table, bindparam, delete, exists, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conduit.core.db import AnySelect
+from conduit.auth.schemas import SignedInUser
+from conduit.core.db import AnySelect, UTCDateTime
 from conduit.core.errors import Conflict
-from conduit.core.upsert import insert_ignore
+from conduit.core.reads import HotRead
 from conduit.users.models import Follow, User
+
+_users = cast(Table, User.__table__)
+_follows = cast(Table, Follow.__table__)
+
+
+class Credentials(NamedTuple):
+    """What a login reads of an account before Argon2 runs: all its response needs."""
+
+    account: SignedInUser
+    password_hash: str
+    active: bool
+
+
+# A login's one read of the account, before Argon2 runs, in the primary's reader unit: with
+# the columns its response shows, so that the write unit need not read the user again.
+_SIGNED_IN_COLUMNS = ("id", "username", "email", "bio", "image", "role", "email_verified")
+_CREDENTIALS = HotRead(
+    select(
+        *(_users.c[name] for name in _SIGNED_IN_COLUMNS), _users.c.password_hash, _users.c.active
+    ).where(_users.c.email == bindparam("email", type_=String))
+)
+
+
+class ProfileRow(NamedTuple):
+    id: int
+    username: str
+    bio: str | None
+    image: str | None
+
+
+# Follow and unfollow by username, as Core statements on the tables built once per
+# dialect. On PostgreSQL the change rides in a WITH clause of the statement that reads the
+# profile (one round trip; nothing is written for an unknown name or for the caller
+# themself); SQLite cannot put an INSERT or DELETE in a WITH clause, so it reads first.
+# Parameters: username, viewer_id, now; on SQLite followee_id for the change.
+_VIEWER = bindparam("viewer_id", type_=Integer)
+_NOW = bindparam("now", type_=UTCDateTime)
+_FOLLOW_COLUMNS = ("follower_id", "followee_id", "created_at")
+_TARGET = select(_users.c.id, _users.c.username, _users.c.bio, _users.c.image).where(
+    _users.c.username == bindparam("username", type_=String)
+)
+
+
+def _followed_pg() -> Any:
+    target = _TARGET.cte("target")
+    followed = (
+        postgresql.insert(_follows)
+        .from_select(
+            _FOLLOW_COLUMNS, select(_VIEWER, target.c.id, _NOW).where(target.c.id != _VIEWER)
+        )
+        .on_conflict_do_nothing()
+        .cte("followed")
+    )
+    return select(*target.c).add_cte(followed)
+
+
+def _unfollowed_pg() -> Any:
+    target = _TARGET.cte("target")
+    unfollowed = (
+        delete(_follows)
+        .where(
+            _follows.c.follower_id == _VIEWER,
+            _follows.c.followee_id == select(target.c.id).scalar_subquery(),
+        )
+        .cte("unfollowed")
+    )
+    return select(*target.c).add_cte(unfollowed)
+
+
+_FOLLOWED_PG, _UNFOLLOWED_PG = _followed_pg(), _unfollowed_pg()
+_FOLLOWEE = bindparam("followee_id", type_=Integer)
+_FOLLOW_SQLITE = (
+    sqlite.insert(_follows)
+    .values(dict(zip(_FOLLOW_COLUMNS, (_VIEWER, _FOLLOWEE, _NOW), strict=True)))
+    .on_conflict_do_nothing()
+)
+_UNFOLLOW_SQLITE = delete(_follows).where(
+    _follows.c.follower_id == _VIEWER, _follows.c.followee_id == _FOLLOWEE
+)
 
 
 class UserRepository:
@@ -23,11 +107,10 @@ class UserRepository:
         result = await self.session.scalars(select(User).where(User.email == email))
         return result.first()
 
-    async def credentials(self, email: str) -> tuple[int, str] | None:
-        """The id and password hash of the account with this (lower-case) e-mail."""
-        stmt = select(User.id, User.password_hash).where(User.email == email)
-        row = (await self.session.execute(stmt)).first()
-        return None if row is None else (row.id, row.password_hash)
+    async def credentials(self, email: str) -> Credentials | None:
+        """The account with this (lower-case) e-mail, its password hash and active flag."""
+        row = await _CREDENTIALS.first(self.session, {"email": email})
+        return None if row is None else Credentials(SignedInUser(*row[:-2]), row[-2], row[-1])
 
     async def get_by_username(self, username: str) -> User | None:
         result = await self.session.scalars(select(User).where(User.username == username))
@@ -91,15 +174,25 @@ class UserRepository:
         row = (await self.session.execute(stmt)).first()
         return None if row is None else (row.User, bool(row.following))
 
-    async def follow(self, follower_id: int, followee_id: int) -> None:
-        stmt = insert_ignore(self.session, Follow).values(
-            follower_id=follower_id, followee_id=followee_id
-        )
-        await self.session.execute(stmt)
+    async def follow(self, follower_id: int, username: str, now: datetime) -> ProfileRow | None:
+        """Make `follower_id` follow the user named `username` (already following: nothing
+        changes; never oneself): that user's profile row, or None when there is none."""
+        return await self._change(_FOLLOWED_PG, _FOLLOW_SQLITE, follower_id, username, now)
 
-    async def unfollow(self, follower_id: int, followee_id: int) -> None:
-        await self.session.execute(
-            delete(Follow).where(
-                Follow.follower_id == follower_id, Follow.followee_id == followee_id
-            )
-        )
+    async def unfollow(self, follower_id: int, username: str) -> ProfileRow | None:
+        """Stop `follower_id` following the user named `username`: as `follow`."""
+        return await self._change(_UNFOLLOWED_PG, _UNFOLLOW_SQLITE, follower_id, username, None)
+
+    async def _change(
+        self, pg: Any, lite: Any, viewer_id: int, username: str, now: datetime | None
+    ) -> ProfileRow | None:
+        params: dict[str, Any] = {"viewer_id": viewer_id, "username": username, "now": now}
+        if self.session.get_bind().dialect.name == "postgresql":
+            row = (await self.session.execute(pg, params)).first()
+            return None if row is None else ProfileRow(*row)
+        row = (await self.session.execute(_TARGET, params)).first()
+        if row is None:
+            return None
+        if row.id != viewer_id:
+            await self.session.execute(lite, {**params, "followee_id": row.id})
+        return ProfileRow(*row)

@@ -13,7 +13,7 @@ from conduit.core.db import utcnow
 from conduit.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from conduit.core.pagination import NumberedPage
 from conduit.users.models import User
-from conduit.users.protection import AccountProtection
+from conduit.users.protection import AccountProtection, VerifiedLogin
 from conduit.users.repository import UserRepository
 from conduit.users.schemas import (
     UserCreate,
@@ -41,7 +41,7 @@ def user_read(user: User | SignedInUser, token: str) -> UserRead:
     )
 
 
-def _with_session(user: User, pair: TokenPair) -> UserSessionRead:
+def _with_session(user: User | SignedInUser, pair: TokenPair) -> UserSessionRead:
     return UserSessionRead(
         **user_read(user, pair.access_token).model_dump(), refresh_token=pair.refresh_token
     )
@@ -81,16 +81,32 @@ class UserService:
         )
         if self.mail is not None:
             await self.mail.send_verification(user)
-        return _with_session(user, await self.auth.start_session(user, session_token=True))
+        return _with_session(user, await self.auth.start_session(user.id, session_token=True))
 
-    async def check_credentials(self, email: str, password: str) -> User:
-        """The account these credentials open: 401 for an unknown e-mail or a wrong password,
-        403 for a deactivated account. The password is verified before the request's unit
-        of work begins (`AccountProtection.verify_login`); the account is loaded here, in
-        it, and a password hashed with other Argon2 parameters is hashed anew."""
+    async def sign_in(
+        self, email: str, password: str, *, session_token: bool = False
+    ) -> tuple[User | SignedInUser, TokenPair]:
+        """The account these credentials open and its new session: 401 for an unknown
+        e-mail or a wrong password, 403 for a deactivated account. The password is verified
+        before the request's unit of work begins (`AccountProtection.verify_login`); in it,
+        the session is inserted only if the account is still active with the hash that was
+        verified, and otherwise the account is loaded and checked again."""
         email = email.lower()
         verified = await self.accounts.verify_login(email, password)
-        user = await self.users.get(verified.user_id)  # the request's write unit starts here
+        if verified.active and verified.rehashed is None:
+            pair = await self.auth.start_confirmed_session(
+                verified.user_id, verified.password_hash, session_token=session_token
+            )
+            if pair is not None:
+                await self.accounts.login_succeeded(email)
+                return verified.account, pair
+        user = await self._recheck(email, password, verified)
+        return user, await self.auth.start_session(user.id, session_token=session_token)
+
+    async def _recheck(self, email: str, password: str, verified: VerifiedLogin) -> User:
+        """The account loaded in the request's unit: a password changed since it was
+        verified is verified again, a hash with other Argon2 parameters is renewed."""
+        user = await self.users.get(verified.user_id)
         current = None if user is None else user.password_hash
         rehashed = await self.accounts.recheck(email, password, verified, current)
         assert user is not None  # recheck refuses a vanished account
@@ -101,12 +117,11 @@ class UserService:
         return user
 
     async def login(self, data: UserLogin) -> UserSessionRead:
-        user = await self.check_credentials(data.email, data.password)
-        return _with_session(user, await self.auth.start_session(user, session_token=True))
+        user, pair = await self.sign_in(data.email, data.password, session_token=True)
+        return _with_session(user, pair)
 
     async def login_pair(self, email: str, password: str) -> TokenPair:
-        user = await self.check_credentials(email, password)
-        return await self.auth.start_session(user)
+        return (await self.sign_in(email, password))[1]
 
     async def update(
         self,
