@@ -104,7 +104,7 @@ class ArticleCount(Base):
     the table: a count is the sum of `n` over its key's rows here and over its pending
     `ArticleCountDelta` rows (articles/counters.py).
 
-    Only the fold (`ArticleCounters.fold`) and `conduit db recount` write this table, so no
+    Only the fold (`CountUpkeep.fold`) and `conduit db recount` write this table, so no
     request ever waits on one of its rows. The fold writes slot 0; the other slots hold
     what writers added when they updated these rows themselves, before the deltas.
     `subject_id` is a user's or a tag's id depending on `kind` (no foreign key: neither is

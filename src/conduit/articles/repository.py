@@ -29,6 +29,7 @@ from conduit.articles.statements import (
     count_read,
     page_read,
 )
+from conduit.articles.upkeep import CountUpkeep
 from conduit.auth.models import live_session
 from conduit.auth.principal import TokenCheck
 from conduit.core.db import utcnow
@@ -215,12 +216,12 @@ class ArticleRepository:
             await self.counters.add([(CountKind.FAVORITED, user_id, -1)])
 
     async def recount(self) -> None:
-        """Rebuild the maintained counts from the rows (see ArticleCounters.recount)."""
-        await self.counters.recount()
+        """Rebuild the maintained counts from the rows (see CountUpkeep.recount)."""
+        await CountUpkeep(self.session).recount()
 
     async def fold_counts(self) -> int:
-        """Move pending count deltas into the counts (see ArticleCounters.fold)."""
-        return await self.counters.fold()
+        """Move pending count deltas into the counts (see CountUpkeep.fold)."""
+        return await CountUpkeep(self.session).fold()
 
 
 def _viewing(viewer_id: int | None, check: TokenCheck | None) -> dict[str, Any]:

@@ -7,8 +7,8 @@ import asyncio
 import contextlib
 import logging
 
-from conduit.articles.counters import FOLD_BATCH
 from conduit.articles.repository import ArticleRepository
+from conduit.articles.upkeep import FOLD_BATCH
 from conduit.core.db import Database
 from conduit.core.faults import log_failure
 
