@@ -111,6 +111,37 @@ async def test_readers_go_to_the_driver_and_writers_stay_in_their_transaction(
         await database.dispose()
 
 
+async def test_a_writers_hot_read_goes_to_the_driver_once_its_transaction_has_begun(
+    postgres: Settings,
+) -> None:
+    database = Database(postgres)
+    by_name = HotRead(select(Tag.__table__.c.name).where(Tag.__table__.c.name == bindparam("n")))
+    try:
+        async with database.session(write=True) as session:
+            through_sqlalchemy: list[Any] = []
+            execute = session.execute
+
+            async def counted(statement: Any, *args: Any, **kwargs: Any) -> Any:
+                through_sqlalchemy.append(statement)
+                return await execute(statement, *args, **kwargs)
+
+            session.execute = counted  # type: ignore[method-assign]
+            # The transaction's first statement: through SQLAlchemy, which begins it.
+            assert await by_name.all(session, {"n": "hot-read-pending"}) == []
+            assert len(through_sqlalchemy) == 1
+            # An ORM change waiting: through SQLAlchemy, which flushes it first.
+            session.add(Tag(name="hot-read-pending"))
+            assert await by_name.all(session, {"n": "hot-read-pending"}) == [("hot-read-pending",)]
+            assert len(through_sqlalchemy) == 2
+            # Begun, nothing pending: on the driver, inside the transaction (which alone
+            # sees the row).
+            assert await by_name.all(session, {"n": "hot-read-pending"}) == [("hot-read-pending",)]
+            assert len(through_sqlalchemy) == 2
+            await session.rollback()
+    finally:
+        await database.dispose()
+
+
 async def test_statement_listeners_see_hot_reads(settings: Settings) -> None:
     database = Database(settings)
     seen: list[str] = []

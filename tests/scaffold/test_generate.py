@@ -16,7 +16,7 @@ import pytest
 
 from conduit.scaffold.parse import parse
 from conduit.scaffold.plan import build
-from conduit.scaffold.tree import Tree
+from conduit.scaffold.tree import Tree, next_revision
 from tests.factories import generated_resources
 from tests.scaffold.conftest import ROOT, SPECS, TODO, conduit, snapshot
 
@@ -26,6 +26,9 @@ GOLDEN = ROOT / "tests" / "scaffold" / "golden"
 pytestmark = pytest.mark.skipif(
     bool(generated_resources()), reason="this checkout holds generated resources"
 )
+
+# The revision a generated resource's migration gets: the one after the checkout's head.
+NEXT = next_revision(Tree(ROOT).heads()[0])
 
 
 def todo_plan(root: Path) -> dict[str, str]:
@@ -60,7 +63,7 @@ def test_a_dry_run_prints_the_plan_and_writes_nothing(tree: Path) -> None:
     assert "create src/conduit/todos/router.py" in result.output
     assert '+    Domain("todos", models=True, scope="todos:write"),' in result.output
     plan = json.loads(conduit("generate", "resource", *TODO, "--dry-run", "--json").output)
-    assert "src/conduit/migrations/versions/0010_todos.py" in plan["created"]
+    assert f"src/conduit/migrations/versions/{NEXT}_todos.py" in plan["created"]
     assert plan["edited"] == [
         "pyproject.toml",
         "src/conduit/auth/permissions.py",
@@ -112,10 +115,11 @@ def test_destroy_refuses_what_others_depend_on(tree: Path, blocker: str) -> None
         expected = "tasks refers to projects"
     else:
         versions = tree / "src" / "conduit" / "migrations" / "versions"
-        (versions / "0011_later.py").write_text(
-            'revision: str = "0011"\ndown_revision: str | None = "0010"\n', encoding="utf-8"
+        later = next_revision(NEXT)
+        (versions / f"{later}_later.py").write_text(
+            f'revision: str = "{later}"\ndown_revision: str | None = "{NEXT}"\n', encoding="utf-8"
         )
-        expected = "its migration 0010 is not the only head"
+        expected = f"its migration {NEXT} is not the only head"
     before = snapshot(tree)
     refused = conduit("destroy", "resource", "project")
     assert refused.exit_code == 2

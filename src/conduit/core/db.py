@@ -27,7 +27,7 @@ from conduit.core.engine import (
     warn_about_pgbouncer,
 )
 from conduit.core.errors import DomainError, ServiceUnavailable, unavailable
-from conduit.core.reads import BIND_MAY_CHANGE, DIRECT_READS
+from conduit.core.reads import BIND_MAY_CHANGE, DIRECT_IN_TRANSACTION, DIRECT_READS
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -173,7 +173,10 @@ class Database:
         self._pingers.append(Pinger(self.engine))
         reader_bind, reader_info = _reader_bind(self.engine, settings)
         self._reader = async_sessionmaker(reader_bind, expire_on_commit=False, info=reader_info)
-        self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Writers: hot reads on the driver inside their transaction, as readers' outside
+        # one (core/reads.py); not through pgbouncer, as for readers.
+        writer_info = {} if settings.db_pgbouncer else {DIRECT_IN_TRANSACTION: True}
+        self._writer = async_sessionmaker(self.engine, expire_on_commit=False, info=writer_info)
         for url in settings.database_replica_url:
             replica = create_engine(settings, url=url)
             self.replicas.append(replica)

@@ -10,9 +10,11 @@ the values `session.execute` would give (a `TypeDecorator` is applied both ways)
 What does not change:
 - the session: the statement runs on the connection the request's session holds, so a
   request still has one session and one connection;
-- transactions: only a session of the readers (autocommit, see `Database`) takes this
-  path. A writer's session runs the statement through SQLAlchemy, inside its transaction,
-  and so does every session on SQLite;
+- transactions: a reader's session (autocommit, see `Database`) takes this path; a
+  writer's session takes it once its transaction has begun on the connection (asyncpg's
+  `is_in_transaction`), so the statement runs inside it, and before that (its first
+  statement) runs the statement through SQLAlchemy, which begins it. Every session on
+  SQLite, and with pgbouncer, goes through SQLAlchemy;
 - observers: `before_cursor_execute` listeners (statement counters) see the statement;
 - a connection lost mid-statement is invalidated, as SQLAlchemy does, not pooled again.
 """
@@ -30,6 +32,9 @@ from sqlalchemy.sql import Select
 # Set in the `info` of the sessions whose statements may bypass SQLAlchemy's execution
 # (autocommit readers on PostgreSQL); see `Database`.
 DIRECT_READS = "conduit_direct_reads"
+# Set in the `info` of the writers' sessions whose statements may bypass SQLAlchemy's
+# execution inside their transaction, once it has begun (writers on PostgreSQL).
+DIRECT_IN_TRANSACTION = "conduit_direct_in_transaction"
 # Set in the `info` of a replica's sessions, whose bind depends on the statement (a cache
 # fill reads from the primary: `Database`): the connection is asked for every time.
 BIND_MAY_CHANGE = "conduit_bind_may_change"
@@ -101,7 +106,11 @@ class HotRead:
 
     async def all(self, session: AsyncSession, params: Mapping[str, Any]) -> list[Any]:
         """Every row, each a tuple of the selected columns' values."""
-        if not session.info.get(DIRECT_READS):
+        info = session.info
+        direct = info.get(DIRECT_READS) or (
+            info.get(DIRECT_IN_TRANSACTION) and await _in_transaction(session)
+        )
+        if not direct:
             return list((await session.execute(self.statement, params)).all())
         connection = await _connection(session)
         rendered = self._for(connection.dialect)
@@ -131,6 +140,18 @@ async def _connection(session: AsyncSession) -> AsyncConnection:
     connection = await session.connection()
     session.info[_HELD] = (session.sync_session.get_transaction(), connection)
     return connection
+
+
+async def _in_transaction(session: AsyncSession) -> bool:
+    """Whether the session's transaction has begun on its connection (SQLAlchemy's asyncpg
+    adapter sends BEGIN with the transaction's first statement, not when it begins), with
+    no ORM change waiting to be flushed, which `session.execute` would flush first."""
+    if session.new or session.dirty or session.deleted:
+        return False
+    sync = (await _connection(session)).sync_connection
+    assert sync is not None  # a connection the session has begun
+    driver = sync.connection.driver_connection
+    return bool(driver.is_in_transaction())  # type: ignore[union-attr]
 
 
 async def _fetch(connection: AsyncConnection, sql: str, arguments: list[Any]) -> list[Any]:
