@@ -50,11 +50,12 @@ async def test_writes_racing_the_deletion_of_their_article_are_never_a_500(
 
 @contextmanager
 def article_deleted_concurrently(
-    app: Any, database_url: str, statement_prefix: str, slug: str
+    app: Any, database_url: str, statement_prefix: str, slug: str, when: str
 ) -> Iterator[threading.Thread]:
-    """Right before the request runs `statement_prefix`, another connection (in another
-    thread) deletes the article: the interleaving a concurrent DELETE produces on PostgreSQL.
-    The request holds a lock on the article's row, so the DELETE has to wait for it."""
+    """Right `when` ("before" or "after") the request runs `statement_prefix`, another
+    connection (in another thread) deletes the article: the interleaving a concurrent DELETE
+    produces on PostgreSQL. The request holds a lock on the article's row by then (taken by
+    an earlier statement, or by that one itself), so the DELETE has to wait for it."""
     engine = app.state.db.engine.sync_engine
     deleter = threading.Thread(target=asyncio.run, args=(_delete_article(database_url, slug),))
 
@@ -66,11 +67,12 @@ def article_deleted_concurrently(
             time.sleep(0.3)  # long enough for the DELETE to reach the server and block
             assert deleter.is_alive(), "the DELETE did not wait for the request's row lock"
 
-    event.listen(engine, "before_cursor_execute", before)
+    hook = f"{when}_cursor_execute"
+    event.listen(engine, hook, before)
     try:
         yield deleter
     finally:
-        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, hook, before)
     assert deleter.ident is not None, f"no {statement_prefix} statement ran"
     deleter.join(timeout=10)
     assert not deleter.is_alive(), "the DELETE never finished"
@@ -89,23 +91,27 @@ async def _delete_article(database_url: str, slug: str) -> None:
         await engine.dispose()
 
 
+# Favorites and comments lock the article (FOR SHARE) in the statement that writes them:
+# the DELETE comes right after it. An edit locks it (FOR UPDATE) before its UPDATE: the
+# DELETE comes between the two.
 LATE_WRITES = {
-    "favorite": ("POST", "/favorite", None, "INSERT INTO favorites", 200),
-    "unfavorite": ("DELETE", "/favorite", None, "DELETE FROM favorites", 200),
+    "favorite": ("POST", "/favorite", None, "INSERT INTO favorites", "after", 200),
+    "unfavorite": ("DELETE", "/favorite", None, "DELETE FROM favorites", "after", 200),
     "comment": (
         "POST",
         "/comments",
         {"comment": {"body": "too late"}},
         "INSERT INTO comments",
+        "after",
         201,
     ),
-    "edit-tags": ("PUT", "", {"article": {"tagList": ["late"]}}, "UPDATE articles", 200),
-    "edit-title": ("PUT", "", {"article": {"title": "Renamed"}}, "UPDATE articles", 200),
+    "edit-tags": ("PUT", "", {"article": {"tagList": ["late"]}}, "UPDATE articles", "before", 200),
+    "edit-title": ("PUT", "", {"article": {"title": "Renamed"}}, "UPDATE articles", "before", 200),
 }
 
 
 @pytest.mark.parametrize(
-    ("method", "suffix", "body", "statement", "status"),
+    ("method", "suffix", "body", "statement", "when", "status"),
     LATE_WRITES.values(),
     ids=LATE_WRITES.keys(),
 )
@@ -117,10 +123,11 @@ async def test_delete_racing_a_write_waits_for_it(
     suffix: str,
     body: Any,
     statement: str,
+    when: str,
     status: int,
 ) -> None:
-    """A DELETE arriving between a write's article lookup and its write waits for the
-    write to commit (row lock), then removes the article: no FK violation, no 500."""
+    """A DELETE arriving while a write holds its article's row lock waits for the write to
+    commit, then removes the article: no FK violation, no 500."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): this interleaving cannot occur")
     author = await register(client, "author")
@@ -129,7 +136,7 @@ async def test_delete_racing_a_write_waits_for_it(
     await client.post(f"/api/articles/{slug}/favorite", headers=auth(reader))
     token = author if method == "PUT" else reader
 
-    with article_deleted_concurrently(app, database_url, statement.upper(), slug):
+    with article_deleted_concurrently(app, database_url, statement.upper(), slug, when):
         response = await client.request(
             method, f"/api/articles/{slug}{suffix}", json=body, headers=auth(token)
         )
