@@ -63,6 +63,31 @@ def tag_names(dialect: str) -> ColumnElement[list[str]]:
     return type_coerce(aggregate.scalar_subquery(), TagNames())
 
 
+class Names(TypeDecorator[list[str]]):
+    """Names aggregated by the database in the order it was given them: an array on
+    PostgreSQL, a JSON array on SQLite."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> list[str]:
+        if value is None:  # array_agg over no rows
+            return []
+        return list(json.loads(value) if isinstance(value, str) else value)
+
+
+def popular_names(uses: Any, dialect: str) -> Any:
+    """`uses` (a SELECT of `name`, `uses`) as one row holding every name, most used first,
+    then by name: one value for the driver to decode, not a row per name."""
+    used = uses.subquery("used")
+    order = (used.c.uses.desc(), used.c.name)
+    if dialect == "postgresql":
+        return select(type_coerce(aggregate_order_by(func.array_agg(used.c.name), *order), Names()))
+    # SQLite before 3.44 cannot order an aggregate: it aggregates the rows in their order.
+    ordered = select(used.c.name).order_by(*order).subquery("ordered")
+    return select(type_coerce(func.json_group_array(ordered.c.name), Names()))
+
+
 # ISO 8601 in UTC with milliseconds and a Z, as `core.schemas.iso_millis` renders it: `MS`
 # truncates, as Python's `isoformat(timespec="milliseconds")` does.
 _ISO_MILLIS: ColumnElement[str] = literal_column("""'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'""")

@@ -122,19 +122,20 @@ def count_statement(name: str, param: str = "subject") -> Any:
 _COUNTS = {name: count_statement(name) for name in COUNTED}
 
 
-def _popular_tags() -> Any:
+def _tag_uses() -> Any:
     both = _counted(CountKind.TAG, None, "subject_id", "n")
     uses = func.sum(both.c.n)
     return (
-        select(_tags.c.name)
+        select(_tags.c.name, uses.label("uses"))
         .join(both, both.c.subject_id == _tags.c.id)
         .group_by(_tags.c.id, _tags.c.name)
         .having(uses > 0)
-        .order_by(uses.desc(), _tags.c.name)
     )
 
 
-POPULAR_TAGS = _popular_tags()
+# Each tag of live articles (`name`) with how many carry it (`uses`), from the TAG counts:
+# a few rows per tag, rather than every tag of every article.
+TAG_USES = _tag_uses()
 
 _ADD = insert(_deltas).inline()  # one parameter set per delta; no id fetched back
 

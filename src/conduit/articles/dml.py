@@ -15,10 +15,9 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Boolean, Integer, String, Table, any_, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql
 
-from conduit.articles.counters import POPULAR_TAGS, new_article_deltas
+from conduit.articles.counters import new_article_deltas
 from conduit.articles.models import Article, ArticleTag, Favorite, Tag
 from conduit.core.db import UTCDateTime
-from conduit.core.reads import HotRead
 from conduit.core.upsert import dialect_insert
 
 _articles = cast(Table, Article.__table__)
@@ -44,8 +43,6 @@ class ArticleHead(NamedTuple):
     slug: str
     updated_at: datetime
 
-
-POPULAR_TAGS_READ = HotRead(POPULAR_TAGS)
 
 AUTHOR_OF = select(_articles.c.author_id).where(_live_by_slug())
 

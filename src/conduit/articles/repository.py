@@ -28,6 +28,7 @@ from conduit.articles.statements import (
     as_view,
     count_read,
     page_read,
+    popular_tags_read,
 )
 from conduit.articles.upkeep import CountUpkeep
 from conduit.auth.models import live_session
@@ -99,7 +100,8 @@ class ArticleRepository:
     async def popular_tags(self) -> list[str]:
         """The tags of live articles, most used first (then by name): from the TAG counts,
         a few rows per tag, rather than from every tag of every article."""
-        return [name for (name,) in await dml.POPULAR_TAGS_READ.all(self.session, {})]
+        [(names,)] = await popular_tags_read(self._dialect()).all(self.session, {})
+        return list(names)
 
     async def author_of(self, slug: str) -> int | None:
         """The author of the live article `slug`, if there is one: after a write by key

@@ -17,7 +17,6 @@ from conduit.articles.schemas import (
     ArticleFilter,
     ArticleRead,
     ArticleUpdate,
-    TagsResponse,
 )
 from conduit.articles.statements import ArticleView
 from conduit.auth.permissions import Permission
@@ -25,7 +24,6 @@ from conduit.auth.principal import Principal, TokenCheck
 from conduit.core.cache import NULL_CACHE, Cache
 from conduit.core.db import Database, utcnow
 from conduit.core.errors import Conflict, Forbidden, NotFound, Unauthorized
-from conduit.core.http_cache import json_body
 from conduit.core.pagination import Page
 from conduit.core.schemas import iso_millis
 from conduit.users.render import Author
@@ -260,6 +258,6 @@ class TagService:
         async def produce() -> bytes:
             async with self.db.session(write=False) as session:
                 tags = await ArticleRepository(session).popular_tags()
-            return json_body(TagsResponse(tags=tags))
+            return to_json({"tags": tags})  # `TagsResponse`'s bytes (strings from the database)
 
         return await self.cache.fetch("tags", "tags", (TAGS,), produce)

@@ -30,8 +30,8 @@ from sqlalchemy import (
     true,
 )
 
-from conduit.articles.columns import iso_text, tag_names
-from conduit.articles.counters import count_answering, count_statement
+from conduit.articles.columns import iso_text, popular_names, tag_names
+from conduit.articles.counters import TAG_USES, count_answering, count_statement
 from conduit.articles.models import Article, ArticleTag, Favorite, Tag
 from conduit.auth.models import live_session
 from conduit.core.db import AnySelect
@@ -280,3 +280,9 @@ def article_read(
     if by == "slug":
         return HotRead(stmt.where(_articles.c.slug == bindparam("slug", type_=String)))
     return HotRead(stmt.where(_articles.c.id == bindparam("article_id", type_=Integer)))
+
+
+@cache
+def popular_tags_read(dialect: str) -> HotRead:
+    """Every tag of live articles, most used first, then by name: one row, one array."""
+    return HotRead(popular_names(TAG_USES, dialect))
