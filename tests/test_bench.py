@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from bench.sqlcount import count_statements
 from bench.wrk import Load, parse
 from conduit.core.config import Settings
 from conduit.main import create_app
+from tests.factories.bench import bench_settings
 
 
 def _rows(data: DataSet) -> dict[str, list[tuple[Any, ...]]]:
@@ -104,17 +104,7 @@ def test_a_seeded_sqlite_database_serves_the_api(tmp_path: Path) -> None:
 
     values = sample_values(url)
     assert values["password"] == [PASSWORD]
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=url,
-        environment="test",
-        secret_key="bench-test-secret-key-long-enough-for-hs256",
-        rate_limit_enabled=False,
-        mail_embedded_worker=False,
-        upload_dir=str(tmp_path / "uploads"),
-        mail_dir=str(tmp_path / "mail"),
-        redis_key_prefix=f"bench-test-{uuid.uuid4().hex}",  # REDIS_URL may be set (CI)
-    )
+    settings = bench_settings(url, tmp_path)
     values["token"] = [asyncio.run(_token(settings, values["email"][0]))]
     keys = ("articles", "articles_tag", "feed", "article", "comments", "tags", "favorite")
     counts = asyncio.run(count_statements(settings, [SCENARIOS[k] for k in keys], values))

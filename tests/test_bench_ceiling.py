@@ -4,7 +4,6 @@ the report's ratio of the two compares like with like."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +15,11 @@ from bench.scales import SCALES
 from bench.seed import PASSWORD, seed
 from conduit.core.config import Settings
 from conduit.main import create_app
+from tests.factories.bench import bench_settings
 
 
 def _settings(url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        _env_file=None,
-        database_url=url,
-        environment="test",
-        secret_key="bench-test-secret-key-long-enough-for-hs256",
-        rate_limit_enabled=False,
-        mail_embedded_worker=False,
-        upload_dir=str(tmp_path / "uploads"),
-        mail_dir=str(tmp_path / "mail"),
-        redis_key_prefix=f"bench-test-{uuid.uuid4().hex}",  # REDIS_URL may be set (CI)
-    )
+    return bench_settings(url, tmp_path)
 
 
 async def _get(app: FastAPI, path: str, headers: dict[str, str]) -> Any:

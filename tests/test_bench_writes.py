@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from pathlib import Path
 
 from bench.report import render_markdown
@@ -16,6 +15,7 @@ from bench.server import ServerSpec, all_cpus
 from bench.sqlcount import count_statements
 from bench.wrk import Load
 from conduit.core.config import Settings
+from tests.factories.bench import bench_settings
 from tests.test_bench import _results, _run, _token
 
 
@@ -26,18 +26,7 @@ def test_the_write_rows_and_the_uncached_tags_have_a_statement_count(tmp_path: P
     assert values["username"]
 
     def settings(**extra: object) -> Settings:
-        return Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            database_url=url,
-            environment="test",
-            secret_key="bench-test-secret-key-long-enough-for-hs256",
-            rate_limit_enabled=False,
-            mail_embedded_worker=False,
-            upload_dir=str(tmp_path / "uploads"),
-            mail_dir=str(tmp_path / "mail"),
-            redis_key_prefix=f"bench-test-{uuid.uuid4().hex}",  # REDIS_URL may be set (CI)
-            **extra,
-        )
+        return bench_settings(url, tmp_path, **extra)
 
     values["token"] = [asyncio.run(_token(settings(), values["email"][0]))]
     writes = [SCENARIOS[k] for k in ("create_article", "favorite", "comment")]

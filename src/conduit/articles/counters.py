@@ -32,7 +32,6 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Integer,
-    SmallInteger,
     String,
     Table,
     bindparam,
@@ -69,10 +68,6 @@ _tags = cast(Table, Tag.__table__)
 _users = cast(Table, User.__table__)
 
 
-def _kind(kind: CountKind) -> Any:
-    return literal_column(str(int(kind)), SmallInteger)
-
-
 Subject = Callable[[Any], Any]  # the condition on a subject_id column
 
 
@@ -80,7 +75,7 @@ def _counted(kind: CountKind, subject: Subject | None, *columns: str) -> Any:
     """The rows of one kind of count, folded and pending alike: a subquery of `columns`."""
     parts = []
     for table in (_counts, _deltas):
-        rows = select(*(table.c[name] for name in columns)).where(table.c.kind == _kind(kind))
+        rows = select(*(table.c[name] for name in columns)).where(table.c.kind == kind.sql())
         parts.append(rows if subject is None else rows.where(subject(table.c.subject_id)))
     return union_all(*parts).subquery("counted")
 
@@ -146,14 +141,14 @@ def _article_deltas() -> Any:
     article = bindparam("article_id", type_=Integer)
     change = bindparam("change", type_=Integer)
     return _insert_deltas(
-        select(_kind(CountKind.ALL), literal_column("0", Integer), change),
-        select(_kind(CountKind.AUTHOR), _articles.c.author_id, change).where(
+        select(CountKind.ALL.sql(), literal_column("0", Integer), change),
+        select(CountKind.AUTHOR.sql(), _articles.c.author_id, change).where(
             _articles.c.id == article
         ),
-        select(_kind(CountKind.TAG), _article_tags.c.tag_id, change).where(
+        select(CountKind.TAG.sql(), _article_tags.c.tag_id, change).where(
             _article_tags.c.article_id == article
         ),
-        select(_kind(CountKind.FAVORITED), _favorites.c.user_id, change).where(
+        select(CountKind.FAVORITED.sql(), _favorites.c.user_id, change).where(
             _favorites.c.article_id == article
         ),
     )
@@ -169,9 +164,9 @@ def new_article_deltas(article: Any, linked: Any) -> Any:
     `tag_id` of each of its tags."""
     one = literal_column("1", Integer)
     return _insert_deltas(
-        select(_kind(CountKind.ALL), literal_column("0", Integer), one).select_from(article),
-        select(_kind(CountKind.AUTHOR), article.c.author_id, one),
-        select(_kind(CountKind.TAG), linked.c.tag_id, one),
+        select(CountKind.ALL.sql(), literal_column("0", Integer), one).select_from(article),
+        select(CountKind.AUTHOR.sql(), article.c.author_id, one),
+        select(CountKind.TAG.sql(), linked.c.tag_id, one),
     )
 
 

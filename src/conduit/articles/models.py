@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import IntEnum
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    literal_column,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from conduit.articles.limits import DESCRIPTION_MAX, SLUG_MAX, TAG_MAX, TITLE_MAX
@@ -97,6 +108,10 @@ class CountKind(IntEnum):
     AUTHOR = 1  # live articles by the user subject_id
     TAG = 2  # live articles carrying the tag subject_id
     FAVORITED = 3  # live articles the user subject_id has favorited
+
+    def sql(self) -> Any:
+        """The kind as a constant of the statement (not a bound parameter)."""
+        return literal_column(str(int(self)), SmallInteger)
 
 
 class ArticleCount(Base):

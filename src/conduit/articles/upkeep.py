@@ -9,7 +9,6 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Integer,
-    SmallInteger,
     Table,
     bindparam,
     delete,
@@ -38,10 +37,6 @@ _deltas = cast(Table, ArticleCountDelta.__table__)
 _articles = cast(Table, Article.__table__)
 _article_tags = cast(Table, ArticleTag.__table__)
 _favorites = cast(Table, Favorite.__table__)
-
-
-def _kind(kind: CountKind) -> Any:
-    return literal_column(str(int(kind)), SmallInteger)
 
 
 # The oldest deltas, removed and returned: the rows a fold moves.
@@ -101,15 +96,15 @@ class CountUpkeep:
         live = _articles.c.deleted_at.is_(None)
         zero = literal_column("0", Integer)
         counted = [
-            select(_kind(CountKind.ALL), zero, zero, func.count()).where(live),
-            select(_kind(CountKind.AUTHOR), _articles.c.author_id, zero, func.count())
+            select(CountKind.ALL.sql(), zero, zero, func.count()).where(live),
+            select(CountKind.AUTHOR.sql(), _articles.c.author_id, zero, func.count())
             .where(live)
             .group_by(_articles.c.author_id),
-            select(_kind(CountKind.TAG), _article_tags.c.tag_id, zero, func.count())
+            select(CountKind.TAG.sql(), _article_tags.c.tag_id, zero, func.count())
             .join(_articles, _articles.c.id == _article_tags.c.article_id)
             .where(live)
             .group_by(_article_tags.c.tag_id),
-            select(_kind(CountKind.FAVORITED), _favorites.c.user_id, zero, func.count())
+            select(CountKind.FAVORITED.sql(), _favorites.c.user_id, zero, func.count())
             .join(_articles, _articles.c.id == _favorites.c.article_id)
             .where(live)
             .group_by(_favorites.c.user_id),
